@@ -1,0 +1,1 @@
+//! Placeholder: `embed_keyring!` is being written.
