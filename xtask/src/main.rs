@@ -1,2 +1,62 @@
-//! Placeholder.
-fn main() {}
+//! `cargo xtask`: operator and release tooling for the CAIO keyring.
+//!
+//! One module per command family; each parses its own flags with clap and returns an
+//! [`ExitCode`]-worthy result. `main` owns the exit codes that DESIGN.md fixes: 0 when
+//! everything checked out, 1 when a check failed, 2 for a usage or I/O error. The
+//! commands share the `caio-keyring` model and never re-parse the manifest themselves.
+
+mod keys;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Operator and release tooling for the CAIO keyring (keys/keyring.toml).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and edit keys/keyring.toml.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// The outcome of a command that ran to the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked out.
+    Ok,
+    /// A check failed; the command said which.
+    CheckFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Keys(cmd) => cmd.run(),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
