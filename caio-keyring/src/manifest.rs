@@ -133,8 +133,11 @@ pub enum ManifestErrorKind {
     /// The PEM file cannot be read.
     #[error("cannot read the public key file: {0}")]
     PemRead(#[source] io::Error),
-    /// The file is not PEM.
-    #[error("not a PEM file: {0}")]
+    /// The file has no PEM header at all.
+    #[error("not a PEM file: no `-----BEGIN PUBLIC KEY-----` line")]
+    NoPemHeader,
+    /// The file looks like PEM but does not parse.
+    #[error("not a valid PEM file: {0}")]
     NotPem(pem_rfc7468::Error),
     /// A private key where a public key belongs.
     #[error(
@@ -523,12 +526,13 @@ impl KeyContext<'_> {
             not_after: not_after?,
         };
         if !validity.is_ordered() {
-            let span = raw
-                .sign_until
-                .as_ref()
-                .or(raw.not_after.as_ref())
-                .map_or(raw.not_before.span(), Spanned::span);
-            self.push(span, "sign_until", ManifestErrorKind::WindowOrder);
+            // Blame the field that was written: sign_until, else not_after.
+            let (span, field) = match (&raw.sign_until, &raw.not_after) {
+                (Some(v), _) => (v.span(), "sign_until"),
+                (None, Some(v)) => (v.span(), "not_after"),
+                (None, None) => (raw.not_before.span(), "not_before"),
+            };
+            self.push(span, field, ManifestErrorKind::WindowOrder);
         }
         let (raw_public_key, fingerprint) = raw_key?;
         if self.errors.len() != errors_before {
@@ -602,6 +606,9 @@ pub fn parse_public_pem(bytes: &[u8]) -> Result<[u8; 32], ManifestErrorKind> {
         // A PEM with a private label may still fail strict parsing; name it anyway.
         match private_label(bytes) {
             Some(label) => ManifestErrorKind::PrivateKey { label },
+            None if !bytes.windows(11).any(|w| w == b"-----BEGIN ") => {
+                ManifestErrorKind::NoPemHeader
+            }
             None => ManifestErrorKind::NotPem(e),
         }
     })?;
@@ -666,9 +673,9 @@ fn keyring_error(path: &Path, keys: &[ManifestKey], e: KeyringError) -> Manifest
         .as_ref()
         .and_then(|id| keys.iter().rev().find(|k| &k.id == id))
         .map(|k| k.line);
+    // The keyring error's own text names the key, so `key` stays unset for display.
     ManifestError {
         line,
-        key: id.map(|id| id.to_string()),
         ..ManifestError::file(path, ManifestErrorKind::Keyring(e))
     }
 }

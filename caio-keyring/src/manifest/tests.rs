@@ -253,7 +253,7 @@ fn each_mistake_is_named_with_file_line_key_and_field() {
     );
     check(
         &format!("{base}{}", k("not_after = 2025-01-01T00:00:00Z")),
-        &["field `sign_until`", "out of order"],
+        &["field `not_after`", "out of order"],
     );
     check(
         &format!(
