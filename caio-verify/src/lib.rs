@@ -1,1 +1,101 @@
-//! Placeholder: the verifier is being written.
+//! Offline verification of CAIO-v2 license keys against the Ed25519 public keys a
+//! binary embeds at compile time.
+//!
+//! A product build embeds `keys/keyring.toml` with [`embed_keyring!`]: the proc-macro
+//! encodes the manifest into one canonical byte block (format 1, see `docs/format.md`)
+//! and places it in a `#[used]` static in the binary's keyring link section, where the
+//! release gate can find and compare it. At run time [`EmbeddedKeyring`] reads that very
+//! block back, through volatile reads, checks its digest once, and a [`Verifier`] turns
+//! license tokens into verdicts:
+//!
+//! ```text
+//! CAIO-v2.<base64url JSON payload>.<base64url Ed25519 signature>
+//! ```
+//!
+//! A license verifies only if its `kid` names an embedded, non-revoked key, the
+//! signature passes `verify_strict` under that key, it was issued inside the key's
+//! signing window, the key's verification window is still open, and the license's own
+//! `nbf` / `exp` allow the verification instant (with a configurable leeway, 300 s by
+//! default). Anything else is a [`Rejection`] with exactly one stable [`Reason`] code,
+//! logged through `tracing` with the key fingerprint. The [`verify`] module documents
+//! the order of checks, and why the signature comes before every claim.
+//!
+//! # Key types
+//!
+//! - [`EmbeddedKeyring`]: the compile-time block, decoded lazily; `const`-constructible
+//!   so it lives in a `static`.
+//! - [`Verifier`] and [`Options`]: one keyring, one verification instant, one leeway.
+//! - [`VerifiedLicense`]: the only proof of success; its fields are the signed claims.
+//! - [`Rejection`] and [`Reason`]: why not, with [`Reason::code`] the stable name.
+//! - [`Keyring`], [`TrustedKey`], [`Fingerprint`] and [`KeyId`] come from
+//!   [`caio_keyring`], re-exported here.
+//!
+//! # Example
+//!
+//! A product writes
+//! `static KEYRING: EmbeddedKeyring = EmbeddedKeyring::new(embed_keyring!());` and
+//! calls `KEYRING.verifier(Options::at_system_time()).verify(token)`. The same, with a
+//! keyring built by hand and a license signed on the spot:
+//!
+//! ```
+//! use base64::Engine as _;
+//! use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+//! use caio_verify::{Options, Reason, Verifier};
+//! use ed25519_dalek::{Signer as _, SigningKey};
+//!
+//! // The issuer's key, and the keyring a build would embed for it.
+//! let signing_key = SigningKey::from_bytes(&[7; 32]);
+//! let raw = signing_key.verifying_key().to_bytes();
+//! let window = Validity { not_before: 1_700_000_000, sign_until: 1_800_000_000, not_after: 1_900_000_000 };
+//! let key = TrustedKey::ed25519(KeyId::new("caio-2026-01")?, &raw, window)?;
+//! let kid = key.fingerprint();
+//! let keyring = Keyring::new(1, Channel::Production, RuntimeOverride::Deny, vec![key], vec![])?;
+//!
+//! // A license, as `cargo xtask license issue` (or OpenSSL) would write it.
+//! let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+//! let payload = format!(
+//!     r#"{{"kid":"{kid}","lid":"lic-1","sub":"ACME Corp","iat":1750000000,"exp":1850000000,"features":["pro"]}}"#
+//! );
+//! let signing_input = format!("CAIO-v2.{}", b64.encode(payload));
+//! let signature = signing_key.sign(signing_input.as_bytes());
+//! let token = format!("{signing_input}.{}", b64.encode(signature.to_bytes()));
+//!
+//! let verifier = Verifier::new(&keyring, Options::at(1_760_000_000));
+//! let license = verifier.verify(&token)?;
+//! assert_eq!((license.sub(), license.key_id().as_str()), ("ACME Corp", "caio-2026-01"));
+//! assert!(license.has_feature("pro"));
+//!
+//! // After `exp` (and the leeway), the same token is rejected, with a stable code.
+//! let later = Verifier::new(&keyring, Options::at(1_850_000_301));
+//! assert_eq!(later.verify(&token).unwrap_err().reason, Reason::Expired);
+//! assert_eq!(Reason::Expired.code(), "expired");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Cargo features
+//!
+//! `cli` (default) builds the `caio-verify` command. A product depends on this crate
+//! with `default-features = false` and gets the lean verifier: no TOML, PEM or
+//! command-line parser.
+//!
+//! # Non-goals
+//!
+//! - Issuing licenses or handling private keys: that is `cargo xtask license issue`.
+//! - Reading `keys/keyring.toml` at run time: the keyring is fixed at compile time.
+//! - Online checks, revocation lists fetched at run time, clocks: the caller supplies
+//!   the verification instant.
+//! - Deciding what a feature or a seat count means to the product.
+
+#![deny(unsafe_code)]
+// Code that reads untrusted bytes never indexes and never unwraps; tests may.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used))]
+
+mod embedded;
+pub mod json;
+pub mod license;
+pub mod verify;
+
+pub use caio_keyring::{self, Fingerprint, KeyId, Keyring, TrustedKey, block::DecodeError};
+pub use caio_pubkey_macro::embed_keyring;
+pub use embedded::EmbeddedKeyring;
+pub use verify::{DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerifiedLicense, Verifier};

@@ -1,2 +1,52 @@
-//! Placeholder: the command is being written.
-fn main() {}
+//! The `caio-verify` command: verifies CAIO-v2 licenses against the keyring this binary
+//! embedded at compile time, and shows that keyring.
+//!
+//! `main` owns the exit codes (0 every license valid, 1 any invalid or a corrupt
+//! keyring, 2 usage or I/O error), sets up logging to stderr and prints the whole error
+//! chain; the commands live in [`cli`]. A closed stdout pipe ends the run quietly with
+//! success. The library (`caio_verify`) does the verifying; nothing here decides a
+//! verdict.
+
+mod cli;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// The keyring of the workspace this binary was built in (or of `CAIO_KEYRING`), in the
+/// keyring link section: the bytes the release gate scans are the bytes verified with.
+static KEYRING: caio_verify::EmbeddedKeyring =
+    caio_verify::EmbeddedKeyring::new(caio_verify::embed_keyring!());
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are not errors; everything else is usage.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    cli::init_logging();
+    let mut stdin = io::stdin().lock();
+    let mut stdout = io::stdout().lock();
+    let mut stderr = io::stderr();
+    let mut io = cli::Io {
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+    };
+    match cli.run(KEYRING.keyring(), &mut io) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(error) if cli::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

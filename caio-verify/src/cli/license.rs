@@ -1,0 +1,348 @@
+//! `caio-verify license`: verify one token, or one per line from stdin, and print one
+//! result line per token, in order.
+//!
+//! Only what a verified signature covers is printed as a payload: a license refused for
+//! its dates or fields shows its signed payload (so an operator sees which license
+//! expired); a token whose signature did not verify shows its reason and, once known,
+//! the key, never its claims.
+
+use anyhow::{Context as _, bail};
+use caio_verify::{
+    DEFAULT_LEEWAY_SECS, DecodeError, Keyring, Options, Rejection, VerifiedLicense, Verifier,
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{Io, Outcome, instant};
+
+/// Verify CAIO-v2 licenses.
+///
+/// Prints one line per license on stdout, in input order: a short human line, or with
+/// --json one JSON object {"valid", "reason", "detail", "kid", "key_id", "payload"}.
+/// Exits 0 only when every license is valid, 1 otherwise.
+#[derive(Debug, clap::Args)]
+pub struct LicenseArgs {
+    /// The license (CAIO-v2.PAYLOAD.SIGNATURE), or `-` to read one license per line
+    /// from stdin (every line is a result, empty ones included; a trailing CR is
+    /// ignored)
+    #[arg(value_name = "TOKEN|-")]
+    token: String,
+
+    /// Print one JSON object per license instead of a human line
+    #[arg(long)]
+    json: bool,
+
+    /// Verify as of this instant, RFC 3339 (e.g. 2026-07-01T00:00:00Z) [default: now]
+    #[arg(long, value_name = "T", value_parser = parse_instant)]
+    at: Option<jiff::Timestamp>,
+
+    /// Seconds of clock skew forgiven on the license's iat, nbf and exp (not on the
+    /// key's windows)
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LEEWAY_SECS)]
+    leeway: u64,
+}
+
+/// One result line of `--json`.
+#[derive(Debug, Serialize)]
+struct JsonResult<'a> {
+    valid: bool,
+    /// The reason code, `null` when valid.
+    reason: Option<&'static str>,
+    /// What exactly is wrong, `null` when valid; for people, not stable.
+    detail: Option<&'a str>,
+    /// The fingerprint the license named, once it parsed as one.
+    kid: Option<String>,
+    /// The id of the embedded key with that fingerprint, if there is one.
+    key_id: Option<&'a str>,
+    /// The payload, only when its signature verified.
+    payload: Option<&'a Map<String, Value>>,
+}
+
+impl LicenseArgs {
+    pub fn run(
+        self,
+        keyring: Result<&Keyring, &DecodeError>,
+        io: &mut Io<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let now = self.at.unwrap_or_else(jiff::Timestamp::now).as_second();
+        let options = Options::at(now).with_leeway(self.leeway);
+        let verifier = Verifier::from_decoded(keyring, options);
+        let report = |io: &mut Io<'_>, token: &[u8]| -> anyhow::Result<bool> {
+            let result = verifier.verify(token);
+            let line = if self.json {
+                json_line(keyring.ok(), &result)?
+            } else {
+                human_line(&result)
+            };
+            writeln!(io.stdout, "{line}").context("cannot write the result to stdout")?;
+            Ok(result.is_ok())
+        };
+        let all_valid = if self.token == "-" {
+            let mut all_valid = true;
+            let mut count = 0_usize;
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let read = io
+                    .stdin
+                    .read_until(b'\n', &mut line)
+                    .with_context(|| format!("cannot read line {} of stdin", count + 1))?;
+                if read == 0 {
+                    break;
+                }
+                count += 1;
+                while let Some(b'\n' | b'\r') = line.last() {
+                    line.pop();
+                }
+                all_valid &= report(io, &line)?;
+            }
+            if count == 0 {
+                bail!("no license on stdin: give one license per line, or a TOKEN argument");
+            }
+            all_valid
+        } else {
+            report(io, self.token.as_bytes())?
+        };
+        Ok(if all_valid {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        })
+    }
+}
+
+fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
+    text.parse::<jiff::Timestamp>()
+        .map_err(|e| format!("not an RFC 3339 instant such as 2026-07-01T00:00:00Z: {e}"))
+}
+
+fn json_line(
+    keyring: Option<&Keyring>,
+    result: &Result<VerifiedLicense, Rejection>,
+) -> anyhow::Result<String> {
+    let line = match result {
+        Ok(license) => JsonResult {
+            valid: true,
+            reason: None,
+            detail: None,
+            kid: Some(license.fingerprint().to_string()),
+            key_id: Some(license.key_id().as_str()),
+            payload: Some(license.payload()),
+        },
+        Err(rejection) => JsonResult {
+            valid: false,
+            reason: Some(rejection.reason.code()),
+            detail: Some(&rejection.detail),
+            kid: rejection.kid.map(|fp| fp.to_string()),
+            key_id: rejection
+                .kid
+                .and_then(|fp| keyring?.key_by_fingerprint(&fp))
+                .map(|key| key.id().as_str()),
+            payload: rejection.signed_payload.as_deref(),
+        },
+    };
+    serde_json::to_string(&line).context("cannot write a result as JSON")
+}
+
+fn human_line(result: &Result<VerifiedLicense, Rejection>) -> String {
+    match result {
+        Ok(license) => {
+            let until = license
+                .exp()
+                .and_then(instant)
+                .map_or_else(|| "never expires".to_owned(), |t| format!("expires {t}"));
+            format!(
+                "valid: license {:?} for {:?}, key {}, {until}",
+                license.lid(),
+                license.sub(),
+                license.key_id()
+            )
+        }
+        Err(rejection) => format!("invalid ({}): {}", rejection.reason, rejection.detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use caio_verify::caio_keyring::{Channel, KeyId, RuntimeOverride, TrustedKey, Validity};
+    use caio_verify::license::BASE64URL;
+    use clap::Parser as _;
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    use super::*;
+    use crate::cli::Cli;
+
+    const SECRET: [u8; 32] = [5; 32];
+
+    fn keyring() -> Keyring {
+        let raw = SigningKey::from_bytes(&SECRET).verifying_key().to_bytes();
+        let window = Validity {
+            not_before: 1_700_000_000,
+            sign_until: 1_800_000_000,
+            not_after: 1_900_000_000,
+        };
+        let key = TrustedKey::ed25519(KeyId::new("caio-test").unwrap(), &raw, window).unwrap();
+        Keyring::new(
+            3,
+            Channel::Production,
+            RuntimeOverride::Deny,
+            vec![key],
+            vec![],
+        )
+        .unwrap()
+    }
+
+    fn token(exp: i64) -> String {
+        let kid = keyring().keys()[0].fingerprint();
+        let payload = format!(
+            r#"{{"kid":"{kid}","lid":"L-1","sub":"ACME","iat":1750000000,"exp":{exp},"seats":3}}"#
+        );
+        let input = format!("CAIO-v2.{}", BASE64URL.encode(payload));
+        let signature = SigningKey::from_bytes(&SECRET).sign(input.as_bytes());
+        format!("{input}.{}", BASE64URL.encode(signature.to_bytes()))
+    }
+
+    /// Runs `caio-verify ARGS` with `stdin`; returns the outcome (or error text) and stdout.
+    fn run(
+        keyring: Result<&Keyring, &DecodeError>,
+        args: &[&str],
+        stdin: &str,
+    ) -> (Result<Outcome, String>, String) {
+        let cli = Cli::try_parse_from(["caio-verify"].iter().chain(args)).unwrap();
+        let mut input = stdin.as_bytes();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut input,
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        let outcome = cli.run(keyring, &mut io).map_err(|e| format!("{e:#}"));
+        (outcome, String::from_utf8(out).unwrap())
+    }
+
+    fn json_lines(stdout: &str) -> Vec<Value> {
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    const AT: &str = "2026-01-01T00:00:00Z";
+
+    #[test]
+    fn one_valid_license_as_json() {
+        let keyring = keyring();
+        let (outcome, out) = run(
+            Ok(&keyring),
+            &["license", &token(1_800_000_000), "--json", "--at", AT],
+            "",
+        );
+        assert_eq!(outcome, Ok(Outcome::Success));
+        let [line] = json_lines(&out).try_into().unwrap();
+        assert_eq!(line["valid"], true);
+        assert_eq!(line["reason"], Value::Null);
+        assert_eq!(line["key_id"], "caio-test");
+        assert_eq!(line["kid"], keyring.keys()[0].fingerprint().to_string());
+        assert_eq!(line["payload"]["seats"], 3);
+    }
+
+    #[test]
+    fn one_invalid_license_as_a_human_line() {
+        let keyring = keyring();
+        let (outcome, out) = run(
+            Ok(&keyring),
+            &["license", &token(1_760_000_000), "--at", AT],
+            "",
+        );
+        assert_eq!(outcome, Ok(Outcome::Failure));
+        assert!(out.starts_with("invalid (expired): "), "{out}");
+        assert_eq!(out.lines().count(), 1);
+        let (_, out) = run(
+            Ok(&keyring),
+            &["license", &token(1_800_000_000), "--at", AT],
+            "",
+        );
+        assert_eq!(
+            out,
+            "valid: license \"L-1\" for \"ACME\", key caio-test, expires 2027-01-15T08:00:00Z\n"
+        );
+    }
+
+    #[test]
+    fn stdin_gives_one_result_per_line_in_order_empty_lines_included() {
+        let keyring = keyring();
+        let good = token(1_800_000_000);
+        let stdin = format!("{good}\r\n\nnot a license\n{good}");
+        let (outcome, out) = run(
+            Ok(&keyring),
+            &["license", "-", "--json", "--at", AT],
+            &stdin,
+        );
+        assert_eq!(outcome, Ok(Outcome::Failure));
+        let reasons: Vec<_> = json_lines(&out)
+            .iter()
+            .map(|l| l["reason"].clone())
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                Value::Null,
+                "bad_prefix".into(),
+                "bad_prefix".into(),
+                Value::Null
+            ]
+        );
+        let (outcome, _) = run(
+            Ok(&keyring),
+            &["license", "-", "--at", AT],
+            &format!("{good}\n{good}\n"),
+        );
+        assert_eq!(outcome, Ok(Outcome::Success));
+    }
+
+    #[test]
+    fn empty_stdin_is_an_error_not_a_pass() {
+        let keyring = keyring();
+        let (outcome, _) = run(Ok(&keyring), &["license", "-"], "");
+        assert!(outcome.unwrap_err().contains("no license on stdin"));
+    }
+
+    #[test]
+    fn leeway_and_instant_come_from_the_flags() {
+        let keyring = keyring();
+        let token = token(1_767_225_500); // 2025-12-31T23:58:20Z
+        let (outcome, _) = run(Ok(&keyring), &["license", &token, "--at", AT], "");
+        assert_eq!(outcome, Ok(Outcome::Success));
+        let (outcome, _) = run(
+            Ok(&keyring),
+            &["license", &token, "--at", AT, "--leeway", "0"],
+            "",
+        );
+        assert_eq!(outcome, Ok(Outcome::Failure));
+        for bad in [
+            ["--at", "yesterday"],
+            ["--at", "2026-01-01"],
+            ["--leeway", "-1"],
+        ] {
+            let args = ["caio-verify", "license", "x"].into_iter().chain(bad);
+            assert_eq!(
+                Cli::try_parse_from(args).unwrap_err().exit_code(),
+                2,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupt_keyring_rejects_each_license_as_keyring_corrupt() {
+        let error = DecodeError::DigestMismatch;
+        let (outcome, out) = run(Err(&error), &["license", "-", "--json"], "a\nb\n");
+        assert_eq!(outcome, Ok(Outcome::Failure));
+        let reasons: Vec<_> = json_lines(&out)
+            .iter()
+            .map(|l| l["reason"].clone())
+            .collect();
+        assert_eq!(reasons, ["keyring_corrupt", "keyring_corrupt"]);
+    }
+}

@@ -1,0 +1,151 @@
+//! The command line: argument definitions (clap derive), one module per subcommand, and
+//! what they share (the I/O handles, the outcome, time formatting, logging).
+//!
+//! Each subcommand is an `Args` struct with a `run` method that takes the decoded
+//! embedded keyring and an [`Io`], and returns an [`Outcome`] or an error; `main` maps
+//! those to exit codes. Commands never touch the process's stdin, stdout or exit code
+//! themselves, so tests drive them with byte buffers. A new subcommand (`inspect`,
+//! `check`) is one more module and one more [`Command`] variant.
+
+mod keyring;
+mod license;
+
+use std::io::{self, BufRead, IsTerminal as _, Write};
+use std::process::ExitCode;
+
+use caio_verify::{DecodeError, Keyring};
+use clap::{Parser, Subcommand};
+
+/// Verify CAIO-v2 license keys offline, against the Ed25519 public keys this binary
+/// embedded at compile time.
+///
+/// Exit status: 0 when every license is valid, 1 when any is not (or the embedded
+/// keyring is corrupt), 2 for a usage or I/O error. Results go to stdout; diagnostics go
+/// to stderr (set RUST_LOG, e.g. RUST_LOG=off or RUST_LOG=debug, to choose how many).
+#[derive(Debug, Parser)]
+#[command(name = "caio-verify", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    License(license::LicenseArgs),
+    Keyring(keyring::KeyringArgs),
+}
+
+/// Where a command reads and writes.
+pub struct Io<'a> {
+    pub stdin: &'a mut dyn BufRead,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+}
+
+/// How a command that ran to the end turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every license valid, or the listing shown.
+    Success,
+    /// A license was invalid, or the embedded keyring is corrupt.
+    Failure,
+}
+
+impl Cli {
+    /// Runs the chosen command against the embedded keyring.
+    pub fn run(
+        self,
+        keyring: Result<&Keyring, &DecodeError>,
+        io: &mut Io<'_>,
+    ) -> anyhow::Result<Outcome> {
+        match self.command {
+            Command::License(args) => args.run(keyring, io),
+            Command::Keyring(args) => args.run(keyring, io),
+        }
+    }
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Self::Success => ExitCode::SUCCESS,
+            Self::Failure => ExitCode::from(1),
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` chooses, `warn` by default (each rejection is one).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::WARN.into())
+        .from_env_lossy();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
+
+/// Whether the error comes from writing to a closed pipe: the reader is gone, and that
+/// is not a failure of this command.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// An instant for people and JSON: RFC 3339 in UTC, `None` for an open end
+/// ([`caio_verify::caio_keyring::OPEN_END`]). Instants outside years -9999..=9999,
+/// which only a hand-made block can hold, are shown as `unix:<seconds>`.
+fn instant(secs: i64) -> Option<String> {
+    if secs == caio_verify::caio_keyring::OPEN_END {
+        return None;
+    }
+    Some(
+        jiff::Timestamp::from_second(secs)
+            .map_or_else(|_| format!("unix:{secs}"), |t| t.to_string()),
+    )
+}
+
+/// Like [`instant`], with `none` for an open end.
+fn instant_or_none(secs: i64) -> String {
+    instant(secs).unwrap_or_else(|| "none".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_rfc3339_with_open_ends_as_none() {
+        assert_eq!(instant(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(
+            instant(1_800_000_000).as_deref(),
+            Some("2027-01-15T08:00:00Z")
+        );
+        assert_eq!(instant(i64::MAX), None);
+        assert_eq!(instant_or_none(i64::MAX), "none");
+        assert_eq!(
+            instant(i64::MIN).as_deref(),
+            Some("unix:-9223372036854775808")
+        );
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_broken_pipe_anywhere_in_the_chain_is_recognized() {
+        let pipe = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("cannot write the result");
+        assert!(is_broken_pipe(&pipe));
+        let other = anyhow::Error::from(io::Error::from(io::ErrorKind::NotFound));
+        assert!(!is_broken_pipe(&other));
+    }
+}
