@@ -5,7 +5,10 @@
 //! everything checked out, 1 when a check failed, 2 for a usage or I/O error. The
 //! commands share the `caio-keyring` model and never re-parse the manifest themselves.
 
+mod fsutil;
+mod keygen;
 mod keys;
+mod time;
 mod workspace;
 
 use std::process::ExitCode;
@@ -22,9 +25,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Inspect and edit keys/keyring.toml.
-    #[command(subcommand)]
-    Keys(keys::KeysCommand),
+    // Takes its help from the doc of `KeygenArgs`.
+    Keygen(keygen::KeygenArgs),
+    /// Inspect and edit keys/keyring.toml: list, check, timeline, add, rotate, retire,
+    /// revoke, remove.
+    Keys(keys::KeysArgs),
 }
 
 /// The outcome of a command that ran to the end.
@@ -49,7 +54,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Keys(cmd) => cmd.run(),
+        Command::Keygen(args) => args.run(),
+        Command::Keys(args) => args.run(),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -20,3 +20,9 @@ pub fn manifest_path() -> PathBuf {
         _ => root().join("keys").join("keyring.toml"),
     }
 }
+
+/// The directory that holds the manifest and the PEM files it names: `keys/`, or the
+/// directory of `CAIO_KEYRING`.
+pub fn keys_dir(manifest: &std::path::Path) -> PathBuf {
+    crate::fsutil::parent_dir(manifest).to_owned()
+}

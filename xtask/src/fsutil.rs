@@ -1,0 +1,81 @@
+//! File writes that cannot leave a half-written manifest or an exposed private key.
+//!
+//! [`write_atomic`] replaces a file through a temporary file in the same directory
+//! (write, fsync, rename, fsync the directory), so a reader sees the old bytes or the
+//! new ones, never a mix. [`create_new`] makes a file that did not exist, with its
+//! permission bits set at creation, so a private key is never readable by others even
+//! for an instant. Nothing here decides what to write.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Replaces (or creates) `path` with `bytes` atomically, keeping the old file's
+/// permission bits (a new file gets 0644).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_dir(path);
+    let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| {
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(mode))
+        })
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    sync_dir(dir)
+}
+
+/// Creates `path`, which must not exist, with permission bits `mode` from the start.
+pub fn create_new(path: &Path, mode: u32) -> Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| match path.try_exists() {
+            Ok(true) => format!(
+                "{} already exists; refusing to overwrite it",
+                path.display()
+            ),
+            _ => format!("cannot create {}", path.display()),
+        })
+}
+
+/// Writes all of `bytes` to a file made by [`create_new`] and flushes it to disk.
+pub fn write_all_synced(file: &mut File, path: &Path, bytes: &[u8]) -> Result<()> {
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Creates `dir` and its missing parents, each new one with permission bits 0700.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))
+}
+
+/// Flushes a directory entry change (a create, rename or delete) to disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync the directory {}", dir.display()))
+}
+
+/// The directory that holds `path` (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}

@@ -1,0 +1,252 @@
+//! Integration tests for `cargo xtask`: the built binary run against temporary
+//! keyrings, exactly as an operator runs it.
+//!
+//! Every test makes its own keys directory (a manifest with comments and PEM files from
+//! fixed seeds) and points `CAIO_KEYRING` at it, so nothing touches the workspace's
+//! `keys/`. Commands that depend on the time get `--now`, so no test depends on
+//! today. Subprocesses go through `xshell::cmd!`; OpenSSL is the outside referee.
+
+mod check;
+mod edit;
+mod keygen;
+mod rotation;
+mod show;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use xshell::{Shell, cmd};
+
+/// The policy most tests use: the one the workspace ships.
+pub const POLICY: &str = "[policy]
+max_key_lifetime_days = 825
+min_overlap_days = 30 # dual-key time
+support_window_days = 365
+runtime_override = \"deny\"
+";
+
+/// One finished run of a command.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code (-1 for a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// A temporary directory holding `keys/keyring.toml` and its PEM files.
+pub struct Fixture {
+    /// The temporary directory; `keys/` is inside it.
+    pub dir: tempfile::TempDir,
+    /// A shell whose current directory is `dir`.
+    pub sh: Shell,
+}
+
+/// A key of a fixture: its id, the seed its public key is derived from, and the
+/// window lines of its `[[key]]` table.
+pub struct Key<'a> {
+    /// The key's id; its PEM is `<id>.pem`.
+    pub id: &'a str,
+    /// The public key is that of the signing key `[seed; 32]`.
+    pub seed: u8,
+    /// The lines after `fingerprint`: windows and maybe `status`.
+    pub windows: &'a str,
+}
+
+impl Run {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "a panic:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+impl Fixture {
+    /// A keyring with `policy` and `keys`, and comments that edits must keep.
+    pub fn new(policy: &str, keys: &[Key<'_>]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys_dir = dir.path().join("keys");
+        std::fs::create_dir(&keys_dir).expect("keys dir");
+        let mut text = String::from(
+            "# Test keyring. Edit with `cargo xtask keys`.\nversion = 1\nserial = 1 # bumped by every edit\nchannel = \"production\"\n\n",
+        );
+        text.push_str(policy);
+        for key in keys {
+            std::fs::write(
+                keys_dir.join(format!("{}.pem", key.id)),
+                public_pem(key.seed),
+            )
+            .expect("pem");
+            text.push_str(&key_table(key));
+        }
+        std::fs::write(keys_dir.join("keyring.toml"), text).expect("manifest");
+        let sh = Shell::new().expect("shell");
+        sh.change_dir(dir.path());
+        Self { dir, sh }
+    }
+
+    /// The usual start: the shipped policy and one key signing through 2026.
+    pub fn one_key() -> Self {
+        Self::new(
+            POLICY,
+            &[Key {
+                id: "caio-2026-01",
+                seed: 1,
+                windows: "not_before = 2026-01-01T00:00:00Z\nsign_until = 2027-01-01T00:00:00Z # one year\nnot_after = 2027-04-01T00:00:00Z\n",
+            }],
+        )
+    }
+
+    /// The temporary directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The keys directory.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.path().join("keys")
+    }
+
+    /// The manifest's path (`CAIO_KEYRING` of every run).
+    pub fn manifest(&self) -> PathBuf {
+        self.keys_dir().join("keyring.toml")
+    }
+
+    /// The manifest's text now.
+    pub fn manifest_text(&self) -> String {
+        std::fs::read_to_string(self.manifest()).expect("manifest")
+    }
+
+    /// Replaces the manifest's text.
+    pub fn write_manifest(&self, text: &str) {
+        std::fs::write(self.manifest(), text).expect("manifest");
+    }
+
+    /// Runs `xtask ARGS...` on this fixture's keyring.
+    pub fn xtask(&self, args: &[&str]) -> Run {
+        let xtask = env!("CARGO_BIN_EXE_xtask");
+        let output = cmd!(self.sh, "{xtask} {args...}")
+            .env("CAIO_KEYRING", self.manifest())
+            .ignore_status()
+            .quiet()
+            .output()
+            .expect("xtask runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Every file under the fixture with its bytes and mode: what "unchanged" means.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![self.path().to_owned()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let mode = entry.metadata().expect("metadata").permissions().mode();
+                    out.insert(path.clone(), (std::fs::read(&path).expect("read"), mode));
+                }
+            }
+        }
+        out
+    }
+
+    /// A keypair made by `openssl genpkey` in `name/`: (private.pem, public.pem).
+    pub fn openssl_keypair(&self, name: &str) -> (PathBuf, PathBuf) {
+        let dir = self.path().join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (private, public) = (dir.join("private.pem"), dir.join("public.pem"));
+        let sh = &self.sh;
+        cmd!(sh, "openssl genpkey -algorithm ed25519 -out {private}")
+            .quiet()
+            .run()
+            .expect("openssl genpkey");
+        cmd!(sh, "openssl pkey -in {private} -pubout -out {public}")
+            .quiet()
+            .run()
+            .expect("openssl pkey -pubout");
+        (private, public)
+    }
+
+    /// `keys list --json` at `now`, parsed.
+    pub fn list(&self, now: &str) -> serde_json::Value {
+        let run = self
+            .xtask(&["keys", "list", "--json", "--now", now])
+            .expect(0);
+        serde_json::from_str(&run.stdout).expect("list --json prints JSON")
+    }
+}
+
+/// The `[[key]]` table of `key`, with a comment above it.
+pub fn key_table(key: &Key<'_>) -> String {
+    format!(
+        "\n# key {id}\n[[key]]\nid = \"{id}\"\nalgorithm = \"ed25519\"\npublic_key = \"{id}.pem\"\nfingerprint = \"{fp}\"\n{windows}",
+        id = key.id,
+        fp = fingerprint(key.seed),
+        windows = key.windows
+    )
+}
+
+/// The SPKI PEM of the Ed25519 key with seed `[seed; 32]`.
+pub fn public_pem(seed: u8) -> String {
+    let raw = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+        .verifying_key()
+        .to_bytes();
+    let mut der = caio_keyring::ED25519_SPKI_PREFIX.to_vec();
+    der.extend_from_slice(&raw);
+    pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &der).expect("pem")
+}
+
+/// The fingerprint of the key with seed `[seed; 32]`.
+pub fn fingerprint(seed: u8) -> String {
+    let raw = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+        .verifying_key()
+        .to_bytes();
+    caio_keyring::Fingerprint::of_ed25519(&raw).to_string()
+}
+
+/// `sha256:` and the hex SHA-256 of a public key's DER, computed by OpenSSL alone.
+pub fn openssl_fingerprint(sh: &Shell, public_pem: &Path) -> String {
+    let der = cmd!(sh, "openssl pkey -pubin -in {public_pem} -outform DER")
+        .quiet()
+        .output()
+        .expect("openssl pkey -outform DER")
+        .stdout;
+    let digest = cmd!(sh, "openssl dgst -sha256 -r")
+        .stdin(der)
+        .quiet()
+        .read()
+        .expect("openssl dgst");
+    format!(
+        "sha256:{}",
+        digest.split_whitespace().next().expect("digest")
+    )
+}
+
+/// The key with `id` in `keys list --json` output.
+pub fn listed<'a>(list: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    list["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["id"] == id)
+        .unwrap_or_else(|| panic!("no key {id} in {list}"))
+}
