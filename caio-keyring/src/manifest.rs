@@ -206,8 +206,10 @@ impl Manifest {
         mut read: impl FnMut(&Path) -> io::Result<Vec<u8>>,
     ) -> Result<Self, ManifestErrors> {
         let raw: RawManifest = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start);
             ManifestErrors(vec![ManifestError {
-                line: e.span().map(|s| line_of(text, s.start)),
+                line: offset.map(|at| line_of(text, at)),
+                key: offset.and_then(|at| key_containing(text, at)),
                 ..ManifestError::file(path, ManifestErrorKind::Toml(e.message().to_owned()))
             }])
         })?;
@@ -643,6 +645,29 @@ fn private_label(bytes: &[u8]) -> Option<String> {
     let line = text.lines().find(|l| l.starts_with("-----BEGIN "))?;
     let label = line.strip_prefix("-----BEGIN ")?.strip_suffix("-----")?;
     label.contains("PRIVATE KEY").then(|| label.to_owned())
+}
+
+/// The `id` of the `[[key]]` table that holds byte `offset`, for naming the key in a
+/// schema error (an unknown field, a wrong type) that serde reports without it.
+fn key_containing(text: &str, offset: usize) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Loose {
+        #[serde(default)]
+        key: Vec<Spanned<toml::Table>>,
+    }
+    let loose: Loose = toml::from_str(text).ok()?;
+    // A table's span covers its `[[key]]` header: the owner is the last header before.
+    let table = loose
+        .key
+        .iter()
+        .filter(|k| k.span().start <= offset)
+        .max_by_key(|k| k.span().start)?;
+    // Unless another table (such as `[policy]`) starts in between.
+    let between = text.get(table.span().end..offset)?;
+    if between.lines().any(|l| l.trim_start().starts_with('[')) {
+        return None;
+    }
+    table.get_ref().get("id")?.as_str().map(str::to_owned)
 }
 
 fn is_bare_file_name(name: &str) -> bool {

@@ -165,7 +165,16 @@ fn each_mistake_is_named_with_file_line_key_and_field() {
     );
     check(
         &format!("{base}{}", k("colour = 1")),
-        &["unknown field `colour`", "keys/keyring.toml:8"],
+        &["keys/keyring.toml:8: key \"k1\": unknown field `colour`"],
+    );
+    let policy_after_key = format!("{base}{}[policy]\nshade = 1\n", k(""));
+    match parse(&policy_after_key) {
+        Ok(_) => panic!("unknown policy field accepted"),
+        Err(e) => assert!(!e.to_string().contains("key \"k1\""), "{e}"),
+    }
+    check(
+        &format!("{base}{}", k("not_after = \"soon\"")),
+        &["keys/keyring.toml:8: key \"k1\": "],
     );
     check(
         &format!("{base}{}", k("status = \"gone\"")),
