@@ -3,6 +3,7 @@
 //!
 //! One test binary (`tests/it/`), one module per concern; `support` holds the fixtures.
 
+mod corpus;
 mod licenses;
 mod patch;
 mod rebuild;
