@@ -4,33 +4,83 @@
 //! (write, fsync, rename, fsync the directory), so a reader sees the old bytes or the
 //! new ones, never a mix. [`create_new`] makes a file that did not exist, with its
 //! permission bits set at creation, so a private key is never readable by others even
-//! for an instant. Nothing here decides what to write.
+//! for an instant. [`AtomicFile`] is the streaming form of [`write_atomic`], for output
+//! too large to hold in memory. Nothing here decides what to write.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 /// Replaces (or creates) `path` with `bytes` atomically, keeping the old file's
 /// permission bits (a new file gets 0644).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path);
-    let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| {
-            tmp.as_file()
-                .set_permissions(fs::Permissions::from_mode(mode))
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write a temporary file for {}", path.display()))?;
+    file.commit()
+}
+
+/// A file being written in full to replace (or create) `path`: the bytes go to a
+/// temporary file in the same directory, buffered, and [`AtomicFile::commit`] flushes,
+/// fsyncs and renames it into place. Dropped without a commit (an error, a panic), the
+/// temporary file is deleted and `path` is untouched: no reader ever sees a partial file.
+pub struct AtomicFile {
+    path: PathBuf,
+    mode: u32,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts replacing `path`; the old file's permission bits are kept (a new file
+    /// gets 0644).
+    pub fn create(path: &Path) -> Result<Self> {
+        let dir = parent_dir(path);
+        let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        let tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            mode,
+            writer: BufWriter::new(tmp),
         })
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    sync_dir(dir)
+    }
+
+    /// Flushes, fsyncs and renames the file into place, then fsyncs the directory.
+    pub fn commit(self) -> Result<()> {
+        let dir = parent_dir(&self.path).to_owned();
+        let tmp = self
+            .writer
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)
+            .and_then(|tmp| {
+                tmp.as_file()
+                    .set_permissions(fs::Permissions::from_mode(self.mode))?;
+                tmp.as_file().sync_all()?;
+                Ok(tmp)
+            })
+            .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
+        tmp.persist(&self.path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot replace {}", self.path.display()))?;
+        sync_dir(&dir)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
 }
 
 /// Creates `path`, which must not exist, with permission bits `mode` from the start.

@@ -15,6 +15,7 @@
 mod add;
 mod edit;
 mod lifecycle;
+mod outstanding;
 mod policy;
 mod timeline;
 
@@ -74,8 +75,17 @@ pub struct ListArgs {
 /// least that long after the successor starts), support_window_days (a build made now
 /// must keep a non-revoked key verifying that long: the bricking horizon). Every file
 /// under keys/ is scanned: no private key, and no PEM the manifest does not name.
+///
+/// With --licenses FILE, every outstanding license in FILE (one per line) must verify
+/// now and stay verifiable until its exp: its key's not_after at or after the exp, or
+/// no not_after for a perpetual license. Each orphan is listed with its line, license
+/// id and reason (a caio-verify reason code, or `outlives_key`).
 #[derive(Debug, Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// The outstanding licenses, one per line (blank lines are skipped).
+    #[arg(long, value_name = "FILE")]
+    licenses: Option<PathBuf>,
+}
 
 /// Chart every key's signing and verification windows, with now marked.
 #[derive(Debug, Args)]
@@ -200,6 +210,15 @@ impl CheckArgs {
                 Severity::Warning => eprintln!("warning: {finding}"),
             }
         }
+        if let Some(file) = &self.licenses {
+            match &loaded {
+                Ok(manifest) => failed |= !check_licenses(manifest, file, now)?,
+                Err(_) => eprintln!(
+                    "error: {}: not checked: the manifest must load before its keys can judge licenses",
+                    file.display()
+                ),
+            }
+        }
         if let Ok(manifest) = &loaded {
             let keyring = manifest.keyring();
             let h = policy::horizon(manifest, now);
@@ -249,8 +268,29 @@ impl TimelineArgs {
     }
 }
 
+/// `keys check --licenses FILE`: reports each orphan on stderr; true when none.
+fn check_licenses(manifest: &Manifest, file: &std::path::Path, now: i64) -> Result<bool> {
+    let report = outstanding::check_file(manifest.keyring(), file, now)?;
+    for orphan in &report.orphans {
+        eprintln!("error: {}:{}: {orphan}", file.display(), orphan.line);
+    }
+    eprintln!(
+        "{}: {} outstanding license(s), {} orphaned by {}{}",
+        file.display(),
+        report.total,
+        report.orphans.len(),
+        manifest.path().display(),
+        if report.orphans.is_empty() {
+            ""
+        } else {
+            ": re-issue them with `cargo xtask license reissue` before the keys' deadlines"
+        }
+    );
+    Ok(report.orphans.is_empty())
+}
+
 /// Loads the manifest the commands work on; on errors prints them and returns `None`.
-fn load() -> Result<Option<Manifest>> {
+pub(crate) fn load() -> Result<Option<Manifest>> {
     let path = workspace::manifest_path();
     match Manifest::load(&path) {
         Ok(manifest) => Ok(Some(manifest)),

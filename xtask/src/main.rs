@@ -8,6 +8,7 @@
 mod fsutil;
 mod keygen;
 mod keys;
+mod license;
 mod time;
 mod workspace;
 
@@ -30,6 +31,8 @@ enum Command {
     /// Inspect and edit keys/keyring.toml: list, check, timeline, add, rotate, retire,
     /// revoke, remove.
     Keys(keys::KeysArgs),
+    /// Issue, verify and re-issue CAIO-v2 licenses against keys/keyring.toml.
+    License(license::LicenseArgs),
 }
 
 /// The outcome of a command that ran to the end.
@@ -56,13 +59,24 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(args) => args.run(),
         Command::Keys(args) => args.run(),
+        Command::License(args) => args.run(),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        // The reader of our output went away (`| head`): not a failure of ours.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether the error comes from writing to a closed pipe.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -9,6 +9,8 @@
 mod check;
 mod edit;
 mod keygen;
+mod license;
+mod reissue;
 mod rotation;
 mod show;
 
@@ -137,9 +139,15 @@ impl Fixture {
 
     /// Runs `xtask ARGS...` on this fixture's keyring.
     pub fn xtask(&self, args: &[&str]) -> Run {
+        self.xtask_stdin(args, b"")
+    }
+
+    /// Runs `xtask ARGS...` on this fixture's keyring with `stdin` as standard input.
+    pub fn xtask_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
         let xtask = env!("CARGO_BIN_EXE_xtask");
         let output = cmd!(self.sh, "{xtask} {args...}")
             .env("CAIO_KEYRING", self.manifest())
+            .stdin(stdin)
             .ignore_status()
             .quiet()
             .output()
