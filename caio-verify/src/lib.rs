@@ -76,7 +76,12 @@
 //!
 //! `cli` (default) builds the `caio-verify` command. A product depends on this crate
 //! with `default-features = false` and gets the lean verifier: no TOML, PEM or
-//! command-line parser.
+//! command-line parser, no archive code.
+//!
+//! `artifact` (enabled by `cli`) adds [`artifact`]: the artifact inspector and release
+//! gate that find, decode and compare the keyring blocks in binaries, tarballs, wheels
+//! and container images (`caio-verify inspect` / `check`, `cargo xtask
+//! verify-artifact`).
 //!
 //! # Non-goals
 //!
@@ -90,6 +95,8 @@
 // Code that reads untrusted bytes never indexes and never unwraps; tests may.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used))]
 
+#[cfg(feature = "artifact")]
+pub mod artifact;
 mod embedded;
 pub mod json;
 pub mod license;

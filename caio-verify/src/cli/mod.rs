@@ -4,9 +4,11 @@
 //! Each subcommand is an `Args` struct with a `run` method that takes the decoded
 //! embedded keyring and an [`Io`], and returns an [`Outcome`] or an error; `main` maps
 //! those to exit codes. Commands never touch the process's stdin, stdout or exit code
-//! themselves, so tests drive them with byte buffers. A new subcommand (`inspect`,
-//! `check`) is one more module and one more [`Command`] variant.
+//! themselves, so tests drive them with byte buffers. A new subcommand is one more
+//! module and one more [`Command`] variant.
 
+mod check;
+mod inspect;
 mod keyring;
 mod license;
 
@@ -17,10 +19,10 @@ use caio_verify::{DecodeError, Keyring};
 use clap::{Parser, Subcommand};
 
 /// Verify CAIO-v2 license keys offline, against the Ed25519 public keys this binary
-/// embedded at compile time.
+/// embedded at compile time; find and gate the keyring blocks in artifacts.
 ///
-/// Exit status: 0 when every license is valid, 1 when any is not (or the embedded
-/// keyring is corrupt), 2 for a usage or I/O error. Results go to stdout; diagnostics go
+/// Exit status: 0 when every license is valid (every artifact passes), 1 when any is
+/// not (or the embedded keyring is corrupt), 2 for a usage or I/O error. Results go to stdout; diagnostics go
 /// to stderr (set RUST_LOG, e.g. RUST_LOG=off or RUST_LOG=debug, to choose how many).
 #[derive(Debug, Parser)]
 #[command(name = "caio-verify", version, propagate_version = true)]
@@ -33,6 +35,8 @@ pub struct Cli {
 enum Command {
     License(license::LicenseArgs),
     Keyring(keyring::KeyringArgs),
+    Inspect(inspect::InspectArgs),
+    Check(check::CheckArgs),
 }
 
 /// Where a command reads and writes.
@@ -47,8 +51,12 @@ pub struct Io<'a> {
 pub enum Outcome {
     /// Every license valid, or the listing shown.
     Success,
-    /// A license was invalid, or the embedded keyring is corrupt.
+    /// A license was invalid, or the embedded keyring is corrupt, or an artifact failed
+    /// the gate.
     Failure,
+    /// Everything was reported, and some input could not be examined (an unreadable
+    /// path, a malformed archive, a limit exceeded): exit 2, as for an I/O error.
+    Error,
 }
 
 impl Cli {
@@ -61,6 +69,8 @@ impl Cli {
         match self.command {
             Command::License(args) => args.run(keyring, io),
             Command::Keyring(args) => args.run(keyring, io),
+            Command::Inspect(args) => args.run(io),
+            Command::Check(args) => args.run(io),
         }
     }
 }
@@ -71,6 +81,7 @@ impl Outcome {
         match self {
             Self::Success => ExitCode::SUCCESS,
             Self::Failure => ExitCode::from(1),
+            Self::Error => ExitCode::from(2),
         }
     }
 }

@@ -4,6 +4,8 @@
 //! One test binary (`tests/it/`), one module per concern; `support` holds the fixtures.
 
 mod corpus;
+mod fuzz_replay;
+mod gate;
 mod licenses;
 mod patch;
 mod rebuild;

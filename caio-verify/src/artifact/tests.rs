@@ -1,0 +1,868 @@
+//! Unit tests of the artifact inspector: the scanner at read boundaries, corrupt and
+//! truncated blocks, every container format built in memory, every limit, the diff,
+//! the gate and the renderings. End-to-end tests on real binaries and archives made by
+//! the real `tar`, `gzip` and `zstd` are in `tests/it/gate.rs`.
+
+use std::io::{Cursor, Read, Write as _};
+use std::path::{Path, PathBuf};
+
+use caio_keyring::block::{self, DecodeError};
+use caio_keyring::{Channel, Fingerprint, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+use ed25519_dalek::SigningKey;
+
+use super::*;
+
+const WINDOW: Validity = Validity {
+    not_before: 1_700_000_000,
+    sign_until: 1_800_000_000,
+    not_after: 1_900_000_000,
+};
+
+fn key(id: &str, seed: u8, window: Validity) -> TrustedKey {
+    let raw = SigningKey::from_bytes(&[seed; 32])
+        .verifying_key()
+        .to_bytes();
+    TrustedKey::ed25519(KeyId::new(id).unwrap(), &raw, window).unwrap()
+}
+
+fn keyring(serial: u32) -> Keyring {
+    Keyring::new(
+        serial,
+        Channel::Production,
+        RuntimeOverride::Deny,
+        vec![key("caio-a", 1, WINDOW), key("caio-b", 2, WINDOW)],
+        vec![],
+    )
+    .unwrap()
+}
+
+fn block_of(serial: u32) -> Vec<u8> {
+    block::encode(&keyring(serial))
+}
+
+/// Bytes that hold no magic: a repeating pattern, so offsets are easy to check.
+fn filler(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// A reader that hands out at most `step` bytes per read, to force short reads.
+struct Dribble<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Dribble<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn inspect_with(bytes: &[u8], limits: Limits, chunk: usize, step: usize) -> Inspection {
+    let mut inspector = Inspector::with_chunk(limits, chunk);
+    let mut reader = Dribble { data: bytes, step };
+    inspector.inspect_reader(Path::new("mem"), &mut reader)
+}
+
+fn inspect_bytes(bytes: &[u8]) -> Inspection {
+    inspect_with(bytes, Limits::default(), scan::DEFAULT_CHUNK, usize::MAX)
+}
+
+/// Each finding as (location, offset, decoded serial or the error).
+fn summary(inspection: &Inspection) -> Vec<(String, u64, Result<u32, DecodeError>)> {
+    inspection
+        .findings
+        .iter()
+        .map(|f| {
+            let decoded = f
+                .keyring
+                .as_ref()
+                .map(Keyring::serial)
+                .map_err(Clone::clone);
+            (f.location.to_string(), f.offset, decoded)
+        })
+        .collect()
+}
+
+fn check(bytes: &[u8], expected: &[(&str, u64, Result<u32, DecodeError>)]) {
+    let inspection = inspect_bytes(bytes);
+    assert!(inspection.error.is_none(), "{:?}", inspection.error);
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(l, o, r)| (l.to_string(), *o, r.clone()))
+        .collect();
+    assert_eq!(summary(&inspection), expected);
+}
+
+fn limit_of(inspection: &Inspection) -> (String, LimitExceeded) {
+    match &inspection.error {
+        Some(ArtifactError::Limit { location, limit }) => (location.to_string(), *limit),
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
+
+fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o755);
+        header.set_cksum();
+        builder.append_data(&mut header, name, *data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zstd(bytes: &[u8]) -> Vec<u8> {
+    zstd::encode_all(bytes, 1).unwrap()
+}
+
+fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(data).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+fn binary_with_block(serial: u32) -> Vec<u8> {
+    [filler(1000), block_of(serial), filler(500)].concat()
+}
+
+// ---- the scanner --------------------------------------------------------------------
+
+#[test]
+fn a_block_straddling_any_read_boundary_is_found_whole() {
+    let block = block_of(7);
+    let limits = Limits {
+        max_block_len: 256,
+        ..Limits::default()
+    };
+    for chunk in [15, 16, 31, 100] {
+        for step in [1, 7, 64, usize::MAX] {
+            for at in (0..400).step_by(13) {
+                let bytes = [filler(at), block.clone(), filler(300)].concat();
+                let inspection = inspect_with(&bytes, limits, chunk, step);
+                assert_eq!(
+                    summary(&inspection),
+                    vec![("mem".to_owned(), at as u64, Ok(7))],
+                    "chunk {chunk}, step {step}, block at {at}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn two_blocks_in_one_stream_are_both_found() {
+    let (a, b) = (block_of(1), block_of(2));
+    let gap = filler(77);
+    let bytes = [filler(10), a.clone(), gap.clone(), b.clone()].concat();
+    let second = (10 + a.len() + gap.len()) as u64;
+    check(&bytes, &[("mem", 10, Ok(1)), ("mem", second, Ok(2))]);
+    // Back to back, and across small chunks.
+    let bytes = [a.clone(), b].concat();
+    let limits = Limits {
+        max_block_len: 256,
+        ..Limits::default()
+    };
+    let inspection = inspect_with(&bytes, limits, 20, 3);
+    let expected = vec![
+        ("mem".to_owned(), 0, Ok(1)),
+        ("mem".to_owned(), a.len() as u64, Ok(2)),
+    ];
+    assert_eq!(summary(&inspection), expected);
+}
+
+#[test]
+fn a_block_truncated_at_the_end_of_the_stream_is_corrupt() {
+    let block = block_of(3);
+    let cut = &block[..block.len() - 10];
+    let bytes = [filler(5), cut.to_vec()].concat();
+    let inspection = inspect_bytes(&bytes);
+    assert!(inspection.error.is_none());
+    let [finding] = &inspection.findings[..] else {
+        panic!("{:?}", inspection.findings)
+    };
+    assert_eq!(finding.offset, 5);
+    assert!(
+        matches!(finding.keyring, Err(DecodeError::BadLength { available, .. }) if available == cut.len()),
+        "{:?}",
+        finding.keyring
+    );
+    // Even the bare magic prefix at the very end is a finding.
+    let prefix = block::scan_prefix();
+    let inspection = inspect_bytes(&[filler(3), prefix.to_vec()].concat());
+    assert_eq!(
+        summary(&inspection),
+        vec![("mem".to_owned(), 3, Err(DecodeError::TooShort { len: 15 }))]
+    );
+}
+
+#[test]
+fn the_magic_with_an_unknown_format_byte_is_corrupt_not_skipped() {
+    let mut block = block_of(3);
+    block[15] = 2;
+    check(
+        &[filler(9), block].concat(),
+        &[("mem", 9, Err(DecodeError::UnknownFormat { format: 2 }))],
+    );
+}
+
+#[test]
+fn an_altered_byte_is_corrupt() {
+    let mut block = block_of(3);
+    block[40] ^= 1;
+    check(&block, &[("mem", 0, Err(DecodeError::DigestMismatch))]);
+}
+
+#[test]
+fn bytes_without_the_magic_have_no_finding() {
+    check(&filler(100_000), &[]);
+    check(&[], &[]);
+    // The magic without its first byte, and with its last prefix byte changed.
+    let prefix = block::scan_prefix();
+    let mut near = prefix.to_vec();
+    near[14] ^= 1;
+    check(&[prefix[1..].to_vec(), near].concat(), &[]);
+}
+
+// ---- containers ---------------------------------------------------------------------
+
+#[test]
+fn formats_are_recognised_by_their_leading_bytes() {
+    let cases: &[(&[u8], Format)] = &[
+        (&[0x1f, 0x8b, 8, 0], Format::Gzip),
+        (&[0x28, 0xb5, 0x2f, 0xfd, 0], Format::Zstd),
+        (&[0x50, 0x2a, 0x4d, 0x18], Format::Zstd),
+        (b"PK\x03\x04", Format::Zip),
+        (b"PK\x05\x06", Format::Zip),
+        (b"\x7fELF\x02\x01", Format::Elf),
+        (&[0xcf, 0xfa, 0xed, 0xfe], Format::MachO),
+        (b"MZ\x90\x00", Format::Pe),
+        (b"#!/bin/sh\n", Format::Data),
+        (b"", Format::Data),
+    ];
+    for (head, format) in cases {
+        assert_eq!(Format::detect(head), *format, "{head:?}");
+    }
+    assert_eq!(
+        Format::detect(&tar(&[("MZ-named-first", b"x")])),
+        Format::Tar
+    );
+}
+
+#[test]
+fn blocks_inside_every_container_are_found_with_their_inner_path() {
+    let bin = binary_with_block(4);
+    let at = 1000;
+    let app = tar(&[("usr/bin/caio", &bin), ("README", b"hello")]);
+    check(&app, &[("mem!usr/bin/caio", at, Ok(4))]);
+    check(&gzip(&app), &[("mem!usr/bin/caio", at, Ok(4))]);
+    check(&zstd(&app), &[("mem!usr/bin/caio", at, Ok(4))]);
+    check(&gzip(&bin), &[("mem", at, Ok(4))]);
+    let wheel = zip(&[("caio/__init__.py", b""), ("caio/bin/caio", &bin)]);
+    check(&wheel, &[("mem!caio/bin/caio", at, Ok(4))]);
+
+    // A `docker save` style image: manifest.json, gzip'd layer tarballs under blobs/.
+    let layer = gzip(&app);
+    let image = tar(&[
+        ("manifest.json", br#"[{"Layers":["blobs/sha256/aa"]}]"#),
+        ("blobs/sha256/aa", &layer),
+        ("blobs/sha256/bb", &gzip(&tar(&[("etc/os-release", b"x")]))),
+    ]);
+    check(&image, &[("mem!blobs/sha256/aa!usr/bin/caio", at, Ok(4))]);
+
+    // A wheel and the image inside one more tarball, zstd'd.
+    let outer = zstd(&tar(&[
+        ("dist/caio.whl", &wheel),
+        ("dist/image.tar", &image),
+    ]));
+    check(
+        &outer,
+        &[
+            ("mem!dist/caio.whl!caio/bin/caio", at, Ok(4)),
+            ("mem!dist/image.tar!blobs/sha256/aa!usr/bin/caio", at, Ok(4)),
+        ],
+    );
+}
+
+#[test]
+fn a_top_level_zip_file_is_read_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("caio-1.0-py3-none-any.whl");
+    std::fs::write(&path, zip(&[("caio/bin/caio", &binary_with_block(6))])).unwrap();
+    let inspection = inspect(&path, &Limits::default());
+    assert!(inspection.error.is_none(), "{:?}", inspection.error);
+    let shown = format!("{}!caio/bin/caio", path.display());
+    assert_eq!(summary(&inspection), vec![(shown, 1000, Ok(6))]);
+}
+
+#[test]
+fn member_names_are_shown_as_stored_and_links_are_not_followed() {
+    let bin = binary_with_block(4);
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bin.len() as u64);
+    header.set_mode(0o644);
+    let name = b"../../escape/caio";
+    header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+    header.set_cksum();
+    builder.append(&header, &bin[..]).unwrap();
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    builder
+        .append_link(&mut link, "usr/bin/caio-link", "../../escape/caio")
+        .unwrap();
+    let bytes = builder.into_inner().unwrap();
+    check(&bytes, &[("mem!../../escape/caio", 1000, Ok(4))]);
+}
+
+#[test]
+fn a_directory_is_walked_in_name_order_without_following_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+    std::fs::write(
+        dir.path().join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let layer = gzip(&tar(&[("usr/bin/caio", &binary_with_block(8))]));
+    std::fs::write(dir.path().join("blobs/sha256/cc"), layer).unwrap();
+    std::fs::write(dir.path().join("a-binary"), binary_with_block(9)).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("a-binary"), dir.path().join("z-link")).unwrap();
+    let inspection = inspect(dir.path(), &Limits::default());
+    assert!(inspection.error.is_none(), "{:?}", inspection.error);
+    let d = dir.path().display();
+    assert_eq!(
+        summary(&inspection),
+        vec![
+            (format!("{d}/a-binary"), 1000, Ok(9)),
+            (format!("{d}/blobs/sha256/cc!usr/bin/caio"), 1000, Ok(8)),
+        ]
+    );
+}
+
+#[test]
+fn malformed_containers_are_errors_naming_the_format() {
+    let app = tar(&[("usr/bin/caio", &binary_with_block(4))]);
+    let cases: Vec<(&str, Vec<u8>, Format)> = vec![
+        (
+            "gzip header, then garbage",
+            [vec![0x1f, 0x8b], filler(100)].concat(),
+            Format::Gzip,
+        ),
+        ("truncated gzip", gzip(&app)[..200].to_vec(), Format::Gzip),
+        ("truncated zstd", zstd(&app)[..50].to_vec(), Format::Zstd),
+        ("truncated tar", app[..700].to_vec(), Format::Tar),
+        (
+            "zip without its directory",
+            zip(&[("a", b"abc")])[..30].to_vec(),
+            Format::Zip,
+        ),
+    ];
+    for (what, bytes, format) in cases {
+        let inspection = inspect_bytes(&bytes);
+        match &inspection.error {
+            Some(ArtifactError::Malformed { format: f, .. }) => assert_eq!(*f, format, "{what}"),
+            other => panic!("{what}: expected a malformed {format} error, got {other:?}"),
+        }
+        assert_eq!(
+            inspection.error.as_ref().unwrap().code(),
+            "malformed_archive"
+        );
+    }
+}
+
+#[test]
+fn a_corrupted_gzip_checksum_is_an_error() {
+    let mut bytes = gzip(&binary_with_block(4));
+    let crc = bytes.len() - 8;
+    bytes[crc] ^= 0xff;
+    let inspection = inspect_bytes(&bytes);
+    assert!(
+        matches!(
+            inspection.error,
+            Some(ArtifactError::Malformed {
+                format: Format::Gzip,
+                ..
+            })
+        ),
+        "{:?}",
+        inspection.error
+    );
+}
+
+#[test]
+fn paths_that_cannot_be_read_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let inspection = inspect(&missing, &Limits::default());
+    assert!(matches!(
+        inspection.error,
+        Some(ArtifactError::Unreadable { .. })
+    ));
+    assert_eq!(inspection.error.unwrap().code(), "unreadable");
+    let inspection = inspect(Path::new("/dev/null"), &Limits::default());
+    assert!(matches!(
+        inspection.error,
+        Some(ArtifactError::NotAFile { .. })
+    ));
+}
+
+// ---- limits -------------------------------------------------------------------------
+
+#[test]
+fn too_many_decompressed_bytes_is_an_error() {
+    let bomb = gzip(&vec![0; 1 << 20]);
+    let limits = Limits {
+        max_unpacked_bytes: 100_000,
+        ..Limits::default()
+    };
+    let inspection = inspect_with(&bomb, limits, 4096, usize::MAX);
+    assert_eq!(
+        limit_of(&inspection),
+        ("mem".into(), LimitExceeded::UnpackedBytes { max: 100_000 })
+    );
+    // The same within the bound passes.
+    let limits = Limits {
+        max_unpacked_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    assert!(
+        inspect_with(&bomb, limits, 4096, usize::MAX)
+            .error
+            .is_none()
+    );
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_an_error() {
+    let mut bytes = binary_with_block(4);
+    for _ in 0..3 {
+        bytes = gzip(&bytes);
+    }
+    let at = |max_depth| {
+        let limits = Limits {
+            max_depth,
+            ..Limits::default()
+        };
+        inspect_with(&bytes, limits, 4096, usize::MAX)
+    };
+    assert_eq!(
+        limit_of(&at(2)),
+        ("mem".into(), LimitExceeded::Depth { max: 2 })
+    );
+    let inspection = at(3);
+    assert!(inspection.error.is_none());
+    assert_eq!(inspection.findings.len(), 1);
+}
+
+#[test]
+fn too_many_entries_is_an_error() {
+    let bytes = tar(&[("a", b"1"), ("b", b"2"), ("c", b"3"), ("d", b"4")]);
+    let limits = Limits {
+        max_entries: 3,
+        ..Limits::default()
+    };
+    let (location, limit) = limit_of(&inspect_with(&bytes, limits, 4096, usize::MAX));
+    assert_eq!(location, "mem");
+    assert_eq!(limit, LimitExceeded::Entries { max: 3 });
+}
+
+#[test]
+fn tar_headers_over_the_limit_are_an_error() {
+    let long = format!("usr/{}/caio", "d".repeat(2000));
+    let bytes = tar(&[(long.as_str(), &binary_with_block(4))]);
+    let limits = Limits {
+        max_tar_header_bytes: 1000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        limit_of(&inspect_with(&bytes, limits, 4096, usize::MAX)),
+        ("mem".into(), LimitExceeded::TarHeaderBytes { max: 1000 })
+    );
+    // Within the default, the long name is read and shown.
+    check(&bytes, &[(&format!("mem!{long}"), 1000, Ok(4))]);
+}
+
+#[test]
+fn too_many_blocks_is_an_error() {
+    let bytes = [block_of(1), block_of(2), block_of(3)].concat();
+    let limits = Limits {
+        max_findings: 2,
+        ..Limits::default()
+    };
+    let inspection = inspect_with(&bytes, limits, 4096, usize::MAX);
+    assert_eq!(
+        limit_of(&inspection),
+        ("mem".into(), LimitExceeded::Findings { max: 2 })
+    );
+    assert_eq!(inspection.findings.len(), 2, "the findings before are kept");
+}
+
+#[test]
+fn a_nested_zip_over_the_spill_limit_is_an_error() {
+    let wheel = zip(&[("caio/bin/caio", &binary_with_block(4))]);
+    let bytes = tar(&[("dist/caio.whl", &wheel)]);
+    let limits = Limits {
+        max_spill_bytes: 100,
+        ..Limits::default()
+    };
+    assert_eq!(
+        limit_of(&inspect_with(&bytes, limits, 4096, usize::MAX)),
+        (
+            "mem!dist/caio.whl".into(),
+            LimitExceeded::SpillBytes { max: 100 }
+        )
+    );
+}
+
+#[test]
+fn limit_messages_say_which_field_to_raise() {
+    let text = LimitExceeded::Depth { max: 8 }.to_string();
+    assert!(
+        text.contains("deeper than 8") && text.contains("max_depth"),
+        "{text}"
+    );
+    assert_eq!(Limits::default().max_block_len, 65536);
+}
+
+// ---- compare and gate ---------------------------------------------------------------
+
+fn keyring_with(
+    serial: u32,
+    channel: Channel,
+    runtime_override: RuntimeOverride,
+    keys: Vec<TrustedKey>,
+    revoked: Vec<Fingerprint>,
+) -> Keyring {
+    Keyring::new(serial, channel, runtime_override, keys, revoked).unwrap()
+}
+
+#[test]
+fn compare_names_every_difference() {
+    let expected = keyring(5);
+    assert_eq!(compare(&expected, &keyring(5)), None);
+
+    let longer = Validity {
+        not_after: 2_000_000_000,
+        ..WINDOW
+    };
+    let revoked = Fingerprint::from_bytes([0xee; 32]);
+    let found = keyring_with(
+        6,
+        Channel::Development,
+        RuntimeOverride::Allow,
+        vec![
+            key("caio-a", 9, WINDOW),
+            key("caio-b", 2, longer),
+            key("caio-c", 3, WINDOW),
+        ],
+        vec![revoked],
+    );
+    let diff = compare(&expected, &found).unwrap();
+    assert_eq!(diff.expected_fingerprint, expected.fingerprint());
+    assert_eq!(diff.found_fingerprint, found.fingerprint());
+    assert_eq!(
+        diff.serial,
+        Some(Change {
+            expected: 5,
+            found: 6
+        })
+    );
+    assert_eq!(
+        diff.channel,
+        Some(Change {
+            expected: Channel::Production,
+            found: Channel::Development
+        })
+    );
+    assert_eq!(
+        diff.runtime_override.map(|c| c.found),
+        Some(RuntimeOverride::Allow)
+    );
+    let keys: Vec<(&str, &str)> = diff
+        .keys
+        .iter()
+        .map(|k| (k.id().as_str(), k.code()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("caio-a", "public_key"),
+            ("caio-b", "window"),
+            ("caio-c", "added")
+        ]
+    );
+    assert_eq!(diff.revoked_added, [revoked]);
+
+    let fewer = keyring_with(
+        5,
+        Channel::Production,
+        RuntimeOverride::Deny,
+        vec![key("caio-a", 1, WINDOW)],
+        vec![],
+    );
+    let diff = compare(&expected, &fewer).unwrap();
+    assert!(
+        matches!(&diff.keys[..], [KeyDifference::Missing { id, .. }] if id.as_str() == "caio-b")
+    );
+    assert_eq!(diff.serial, None);
+}
+
+fn finding(keyring: Result<Keyring, DecodeError>) -> Finding {
+    Finding {
+        location: Location {
+            file: "dist/image.tar".into(),
+            members: vec!["blobs/sha256/aa".into(), "usr/bin/caio".into()],
+        },
+        offset: 0x40,
+        section: None,
+        bytes: Vec::new(),
+        keyring,
+    }
+}
+
+fn inspection(findings: Vec<Finding>, error: Option<ArtifactError>) -> Inspection {
+    Inspection {
+        artifact: "dist/image.tar".into(),
+        findings,
+        error,
+        stats: Stats::default(),
+    }
+}
+
+fn verdict(gate: &Gate, findings: Vec<Finding>) -> (Status, Vec<&'static str>) {
+    let verdict = gate.judge(inspection(findings, None));
+    (verdict.status, verdict.reasons())
+}
+
+#[test]
+fn the_gate_applies_the_rules() {
+    let expected = keyring(5);
+    let gate = Gate::against(&expected, "keys/keyring.toml", GateOptions::default());
+    let dev = keyring_with(
+        5,
+        Channel::Development,
+        RuntimeOverride::Deny,
+        keyring(5).keys().to_vec(),
+        vec![],
+    );
+    let allow = keyring_with(
+        5,
+        Channel::Production,
+        RuntimeOverride::Allow,
+        keyring(5).keys().to_vec(),
+        vec![],
+    );
+    let cases: Vec<(Vec<Finding>, Status, Vec<&str>)> = vec![
+        (vec![finding(Ok(keyring(5)))], Status::Pass, vec![]),
+        (
+            vec![finding(Ok(keyring(5))), finding(Ok(keyring(5)))],
+            Status::Pass,
+            vec![],
+        ),
+        (vec![], Status::Fail, vec!["no_block"]),
+        (
+            vec![finding(Err(DecodeError::DigestMismatch))],
+            Status::Fail,
+            vec!["corrupt_block"],
+        ),
+        (
+            vec![finding(Ok(keyring(5))), finding(Ok(keyring(6)))],
+            Status::Fail,
+            vec!["mismatch"],
+        ),
+        (
+            vec![finding(Ok(dev.clone()))],
+            Status::Fail,
+            vec!["mismatch", "development_keyring"],
+        ),
+        (
+            vec![finding(Ok(allow))],
+            Status::Fail,
+            vec!["mismatch", "development_keyring"],
+        ),
+    ];
+    for (findings, status, reasons) in cases {
+        assert_eq!(verdict(&gate, findings), (status, reasons));
+    }
+
+    // A development manifest: its own keyring passes only with permission.
+    let strict = Gate::against(&dev, "keys/dev.toml", GateOptions::default());
+    assert_eq!(
+        verdict(&strict, vec![finding(Ok(dev.clone()))]),
+        (Status::Fail, vec!["development_keyring"])
+    );
+    let permissive = Gate::against(
+        &dev,
+        "keys/dev.toml",
+        GateOptions {
+            allow_development: true,
+        },
+    );
+    assert_eq!(
+        verdict(&permissive, vec![finding(Ok(dev.clone()))]),
+        (Status::Pass, vec![])
+    );
+
+    // Without a manifest, a block passes when it decodes.
+    let inspect = Gate::inspect_only();
+    assert_eq!(
+        verdict(&inspect, vec![finding(Ok(dev))]),
+        (Status::Pass, vec![])
+    );
+    assert_eq!(verdict(&inspect, vec![]), (Status::Fail, vec!["no_block"]));
+}
+
+#[test]
+fn an_error_is_never_a_pass_and_the_worst_status_decides() {
+    let gate = Gate::against(&keyring(5), "keys/keyring.toml", GateOptions::default());
+    let limit = ArtifactError::Limit {
+        location: Location::file("dist/image.tar"),
+        limit: LimitExceeded::Entries { max: 3 },
+    };
+    let errored = gate.judge(inspection(vec![finding(Ok(keyring(5)))], Some(limit)));
+    assert_eq!(
+        (errored.status, errored.reasons()),
+        (Status::Error, vec!["limit_exceeded"])
+    );
+    let failed = gate.judge(inspection(vec![], None));
+    let passed = gate.judge(inspection(vec![finding(Ok(keyring(5)))], None));
+    assert_eq!(gate.report(vec![]).exit_code(), 2, "no path is an error");
+    assert_eq!(
+        gate.report(vec![
+            gate.judge(inspection(vec![finding(Ok(keyring(5)))], None))
+        ])
+        .exit_code(),
+        0
+    );
+    let report = gate.report(vec![passed, failed]);
+    assert_eq!(report.exit_code(), 1);
+    let report = gate.report(vec![errored, gate.judge(inspection(vec![], None))]);
+    assert_eq!((report.status(), report.exit_code()), (Status::Error, 2));
+}
+
+// ---- renderings ---------------------------------------------------------------------
+
+fn failing_report() -> GateReport {
+    let gate = Gate::against(&keyring(5), "keys/keyring.toml", GateOptions::default());
+    gate.report(vec![
+        gate.judge(inspection(vec![finding(Ok(keyring(6)))], None)),
+        gate.judge(Inspection {
+            artifact: PathBuf::from("dist/missing, really"),
+            findings: vec![],
+            error: Some(ArtifactError::NotAFile {
+                path: "dist/missing, really".into(),
+            }),
+            stats: Stats::default(),
+        }),
+    ])
+}
+
+#[test]
+fn github_annotations_name_the_artifact_and_the_manifest_escaped() {
+    let lines = failing_report().github_annotations();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with(
+            "::error file=keys/keyring.toml,title=CAIO keyring gate%3A dist/image.tar%3A mismatch::"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("dist/image.tar!blobs/sha256/aa!usr/bin/caio"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains("serial: 5 in keys/keyring.toml, 6 in the artifact"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("title=CAIO keyring gate%3A dist/missing%2C really%3A unreadable::"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines.iter().all(|l| !l.contains('\n')));
+}
+
+#[test]
+fn json_and_markdown_carry_every_result() {
+    let report = failing_report();
+    let json = report.to_json();
+    assert_eq!(json["status"], "error");
+    assert_eq!(json["exit_code"], 2);
+    assert_eq!(json["manifest"]["path"], "keys/keyring.toml");
+    let first = &json["artifacts"][0];
+    assert_eq!(first["status"], "fail");
+    assert_eq!(first["reasons"], serde_json::json!(["mismatch"]));
+    let finding = &first["findings"][0];
+    assert_eq!(
+        finding["location"],
+        "dist/image.tar!blobs/sha256/aa!usr/bin/caio"
+    );
+    assert_eq!(finding["members"][1], "usr/bin/caio");
+    assert_eq!(finding["failures"][0]["reason"], "mismatch");
+    assert_eq!(
+        finding["failures"][0]["differences"][0],
+        serde_json::json!({"field": "serial", "expected": 5, "found": 6})
+    );
+    assert_eq!(json["artifacts"][1]["error"]["code"], "unreadable");
+
+    let markdown = report.markdown_summary();
+    assert!(
+        markdown.contains("| `dist/image.tar` | ❌ fail |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("⚠️ error"), "{markdown}");
+
+    let human = report.human();
+    assert!(human.contains("FAIL  dist/image.tar: mismatch"), "{human}");
+    assert!(
+        human.contains("ERROR dist/missing, really: unreadable"),
+        "{human}"
+    );
+    assert!(
+        human.contains("2 artifact(s): 0 passed, 1 failed, 1 error(s)"),
+        "{human}"
+    );
+}
+
+#[test]
+fn locations_join_members_with_bangs() {
+    let location = Location {
+        file: "image.tar".into(),
+        members: vec!["blobs/sha256/ab".into(), "usr/bin/caio".into()],
+    };
+    assert_eq!(
+        location.to_string(),
+        "image.tar!blobs/sha256/ab!usr/bin/caio"
+    );
+    assert_eq!(Location::file("caio").to_string(), "caio");
+}
+
+#[test]
+fn results_cross_threads_so_callers_can_inspect_in_parallel() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Inspection>();
+    send_sync::<Gate>();
+    send_sync::<GateReport>();
+    send::<Inspector>();
+}

@@ -1,0 +1,208 @@
+//! `caio-verify check`: the release gate. Every keyring block in every artifact must be
+//! byte for byte the block the manifest encodes to; the same gate as `cargo xtask
+//! verify-artifact`.
+//!
+//! Also home of what `check` and `inspect` share: printing a report to stdout (text or
+//! JSON), GitHub workflow annotations, the job summary, and the outcome. The verdicts
+//! themselves come from `caio_verify::artifact`; nothing here decides one.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use caio_verify::artifact::{Gate, GateOptions, GateReport, Limits, Status};
+use caio_verify::caio_keyring::manifest::Manifest;
+
+use super::{Io, Outcome};
+
+/// Gate artifacts against a keyring manifest (the CI fingerprint gate).
+///
+/// Scans each PATH (a binary, a tar / tar.gz / tar.zst, a zip or wheel, a `docker save`
+/// tarball or OCI image layout, or a directory of them; recognised by content, nested
+/// to any depth within the limits) for embedded keyring blocks, and compares each block
+/// with the block that --manifest encodes to.
+///
+/// A path passes when it holds at least one block and every block is identical to the
+/// manifest's encoding. It fails (exit 1) when no block is found, a block is corrupt, a
+/// block differs (each differing key is named: added, missing, other public key, other
+/// window, and both keyring fingerprints), or a block is a development keyring (channel
+/// "development" or runtime override "allow") without --allow-development. A path that
+/// cannot be read, a malformed archive or an artifact over a limit is an error (exit 2),
+/// never a pass. Every path is examined and reported before exiting; the exit code is
+/// the worst result: 2 if any path is an error, else 1 if any failed, else 0.
+///
+/// Results go to stdout: text, or with --json one JSON document. Findings inside
+/// archives are shown as PATH!member!member. When GITHUB_ACTIONS=true each failure is
+/// also an `::error` workflow command naming the artifact and the manifest (on stdout,
+/// or on stderr with --json so stdout stays JSON); when GITHUB_STEP_SUMMARY is set, a
+/// Markdown table of the results is appended to that file. See docs/gate.md.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Artifacts to gate: files or directories
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+
+    /// The keyring manifest every block must match (keys/keyring.toml)
+    #[arg(long, value_name = "FILE")]
+    manifest: PathBuf,
+
+    /// Print one JSON document instead of text
+    #[arg(long)]
+    json: bool,
+
+    /// Let development-channel keyrings and the `allow` runtime override pass
+    #[arg(long)]
+    allow_development: bool,
+}
+
+/// What GitHub Actions asks of a gate, read from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct GithubEnv {
+    /// `GITHUB_ACTIONS=true`: print `::error` workflow commands.
+    pub annotations: bool,
+    /// `GITHUB_STEP_SUMMARY`: the file to append a Markdown summary to.
+    pub step_summary: Option<PathBuf>,
+}
+
+impl CheckArgs {
+    pub fn run(self, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
+        self.run_with(io, &GithubEnv::from_process())
+    }
+
+    fn run_with(self, io: &mut Io<'_>, github: &GithubEnv) -> anyhow::Result<Outcome> {
+        let manifest = Manifest::load(&self.manifest)
+            .with_context(|| format!("cannot use the manifest {}", self.manifest.display()))?;
+        let options = GateOptions {
+            allow_development: self.allow_development,
+        };
+        let gate = Gate::against(
+            manifest.keyring(),
+            self.manifest.display().to_string(),
+            options,
+        );
+        let report = gate.run(&self.paths, &Limits::default());
+        emit(&report, self.json, github, io)
+    }
+}
+
+impl GithubEnv {
+    /// Reads `GITHUB_ACTIONS` and `GITHUB_STEP_SUMMARY`.
+    pub fn from_process() -> Self {
+        Self {
+            annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+}
+
+/// Prints `report` (text or JSON), the GitHub annotations and summary that `github`
+/// asks for, and returns the outcome.
+pub fn emit(
+    report: &GateReport,
+    json: bool,
+    github: &GithubEnv,
+    io: &mut Io<'_>,
+) -> anyhow::Result<Outcome> {
+    if json {
+        let text = serde_json::to_string_pretty(&report.to_json())?;
+        writeln!(io.stdout, "{text}").context("cannot write the report to stdout")?;
+    } else {
+        write!(io.stdout, "{}", report.human()).context("cannot write the report to stdout")?;
+    }
+    if github.annotations {
+        let out = if json {
+            &mut *io.stderr
+        } else {
+            &mut *io.stdout
+        };
+        for line in report.github_annotations() {
+            writeln!(out, "{line}").context("cannot write a GitHub annotation")?;
+        }
+    }
+    if let Some(path) = &github.step_summary {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut file| writeln!(file, "{}", report.markdown_summary()));
+        if let Err(e) = appended {
+            writeln!(
+                io.stderr,
+                "warning: cannot append the job summary to {}: {e}",
+                path.display()
+            )
+            .context("cannot write to stderr")?;
+        }
+    }
+    Ok(match report.status() {
+        Status::Pass => Outcome::Success,
+        Status::Fail => Outcome::Failure,
+        Status::Error => Outcome::Error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use caio_verify::artifact::Gate;
+
+    use super::*;
+
+    fn emit_to_buffers(
+        report: &GateReport,
+        json: bool,
+        github: &GithubEnv,
+    ) -> (Outcome, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut &b""[..],
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        let outcome = emit(report, json, github, &mut io).unwrap();
+        (
+            outcome,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn an_unreadable_path_is_reported_then_exits_2_with_annotations_where_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let report = Gate::inspect_only().run(std::slice::from_ref(&missing), &Limits::default());
+        let github = GithubEnv {
+            annotations: true,
+            step_summary: Some(dir.path().join("no-such-dir").join("summary.md")),
+        };
+
+        let (outcome, out, err) = emit_to_buffers(&report, false, &github);
+        assert_eq!(outcome, Outcome::Error);
+        assert!(
+            out.contains(&format!("ERROR {}: unreadable", missing.display())),
+            "{out}"
+        );
+        assert!(out.lines().any(|l| l.starts_with("::error file=")), "{out}");
+        assert!(
+            err.contains("warning: cannot append the job summary"),
+            "{err}"
+        );
+
+        let (_, out, err) = emit_to_buffers(&report, true, &github);
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(json["exit_code"], 2);
+        assert!(err.contains("::error file="), "{err}");
+
+        let summary = dir.path().join("summary.md");
+        let github = GithubEnv {
+            annotations: false,
+            step_summary: Some(summary.clone()),
+        };
+        let (_, out, _) = emit_to_buffers(&report, false, &github);
+        assert!(!out.contains("::error"), "{out}");
+        let table = std::fs::read_to_string(summary).unwrap();
+        assert!(table.contains("⚠️ error"), "{table}");
+    }
+}

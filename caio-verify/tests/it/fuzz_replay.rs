@@ -1,0 +1,104 @@
+//! Replays the committed fuzzing corpus (`fuzz/corpus/<target>/`) as ordinary tests, with
+//! the same properties the fuzz targets assert, so CI re-checks every input the fuzzer
+//! ever kept without needing cargo-fuzz.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+use caio_verify::{Options, Verifier};
+use ed25519_dalek::{Signature, SigningKey};
+
+/// The public key of seed `[7; 32]`, as `fuzz/fuzz_targets/manifest.rs` has it.
+const PEM: &[u8] = b"-----BEGIN PUBLIC KEY-----\n\
+MCowBQYDK2VwAyEA6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=\n\
+-----END PUBLIC KEY-----\n";
+
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("corpus file");
+            (path, bytes)
+        })
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty(), "{} is empty", dir.display());
+    inputs
+}
+
+#[test]
+fn license_corpus_never_verifies_without_a_real_signature() {
+    let public = SigningKey::from_bytes(&[7; 32]).verifying_key();
+    let window = Validity {
+        not_before: 0,
+        sign_until: 1_900_000_000,
+        not_after: i64::MAX,
+    };
+    let key = TrustedKey::ed25519(KeyId::new("fuzz").expect("id"), &public.to_bytes(), window)
+        .expect("key");
+    let keyring = Keyring::new(
+        1,
+        Channel::Production,
+        RuntimeOverride::Deny,
+        vec![key],
+        vec![],
+    )
+    .expect("keyring");
+    let verifier = Verifier::new(&keyring, Options::at(1_800_000_000));
+    let mut verified = 0;
+    for (path, data) in corpus("license") {
+        if verifier.verify(&data).is_ok() {
+            verified += 1;
+            let at = data.iter().rposition(|&b| b == b'.').expect("a dot");
+            let signature = caio_verify::license::BASE64URL
+                .decode(&data[at + 1..])
+                .expect("base64url");
+            let signature = Signature::from_slice(&signature).expect("64 bytes");
+            public
+                .verify_strict(&data[..at], &signature)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+    assert!(verified >= 1, "the signed seeds verify");
+}
+
+#[test]
+fn block_corpus_decodes_canonically_or_not_at_all() {
+    for (path, data) in corpus("block_decode") {
+        if let Ok(keyring) = caio_keyring::block::decode(&data) {
+            assert_eq!(
+                caio_keyring::block::encode(&keyring),
+                data,
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn manifest_corpus_never_panics_and_accepted_manifests_round_trip() {
+    for (path, data) in corpus("manifest") {
+        let (text, pem) = match data.iter().position(|&b| b == 0) {
+            Some(at) => (&data[..at], &data[at + 1..]),
+            None => (&data[..], PEM),
+        };
+        let Ok(text) = std::str::from_utf8(text) else {
+            continue;
+        };
+        let parsed =
+            caio_keyring::manifest::Manifest::parse(Path::new("keys/keyring.toml"), text, |_| {
+                Ok(pem.to_vec())
+            });
+        if let Ok(manifest) = parsed {
+            let block = caio_keyring::block::encode(manifest.keyring());
+            let decoded = caio_keyring::block::decode(&block).expect("round trip");
+            assert_eq!(&decoded, manifest.keyring(), "{}", path.display());
+        }
+    }
+}
