@@ -8,6 +8,7 @@
 
 mod check;
 mod edit;
+mod hostile_manifests;
 mod keygen;
 mod license;
 mod reissue;
