@@ -401,3 +401,6 @@ impl<'a> Cursor<'a> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -102,3 +102,30 @@ fn manifest_corpus_never_panics_and_accepted_manifests_round_trip() {
         }
     }
 }
+
+#[test]
+fn artifact_corpus_is_inspected_within_limits() {
+    use caio_verify::artifact::{Inspector, Limits};
+    let limits = Limits {
+        max_depth: 4,
+        max_unpacked_bytes: 64 << 20,
+        max_entries: 10_000,
+        max_spill_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    let mut found = 0;
+    for (_, data) in corpus("artifact") {
+        let mut inspector = Inspector::new(limits);
+        let inspection = inspector.inspect_reader(Path::new("fuzz.bin"), &mut &data[..]);
+        assert!(inspection.findings.len() <= limits.max_findings);
+        found += inspection
+            .findings
+            .iter()
+            .filter(|f| f.keyring.is_ok())
+            .count();
+    }
+    assert!(
+        found >= 6,
+        "the seed archives' blocks are found, {found} were"
+    );
+}

@@ -7,6 +7,7 @@ mod corpus;
 mod fuzz_replay;
 mod gate;
 mod licenses;
+mod mutation;
 mod patch;
 mod rebuild;
 mod support;
