@@ -6,6 +6,7 @@
 mod corpus;
 mod fuzz_replay;
 mod gate;
+mod hostile_archives;
 mod licenses;
 mod mutation;
 mod patch;
