@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use caio_keyring::Keyring;
 use caio_keyring::block::{self, DecodeError};
 
+use crate::runtime::EffectiveKeyring;
 use crate::verify::{Options, Verifier};
 
 /// A keyring block embedded at compile time, decoded lazily.
@@ -67,6 +68,17 @@ impl EmbeddedKeyring {
     /// `keyring_corrupt`.
     pub fn verifier(&self, options: Options) -> Verifier<'_> {
         Verifier::from_decoded(self.keyring(), options)
+    }
+
+    /// The embedded keys plus the runtime key `runtime_key` (the text of
+    /// `CAIO_LICENSE_PUBLIC_KEY`, already read from its file if it named one), as far as
+    /// the embedded policy accepts it; the verdict is logged. See [`crate::runtime`].
+    ///
+    /// Resolve once, at startup, and keep the result:
+    /// `let trusted = KEYRING.with_runtime_key(text.as_deref());` then
+    /// `trusted.verifier(Options::at_system_time()).verify(token)`.
+    pub fn with_runtime_key(&self, runtime_key: Option<&str>) -> EffectiveKeyring<'_> {
+        EffectiveKeyring::new(self.keyring(), runtime_key)
     }
 
     /// How many bytes the embedded block has.

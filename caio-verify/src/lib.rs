@@ -27,6 +27,11 @@
 //! - [`Verifier`] and [`Options`]: one keyring, one verification instant, one leeway.
 //! - [`VerifiedLicense`]: the only proof of success; its fields are the signed claims.
 //! - [`Rejection`] and [`Reason`]: why not, with [`Reason::code`] the stable name.
+//! - [`EffectiveKeyring`]: the embedded keys plus at most one runtime key
+//!   (`CAIO_LICENSE_PUBLIC_KEY`), admitted only as the embedded `runtime_override`
+//!   policy allows ([`runtime`]): a [`RuntimeKey`] is a key [`Endorsement`]
+//!   (`CAIO-key-v1...`, signed by an embedded key, see [`endorsement`]) or, in `allow`
+//!   builds, a plain PEM; a refused one is a [`RuntimeKeyError`] with a stable code.
 //! - [`Keyring`], [`TrustedKey`], [`Fingerprint`] and [`KeyId`] come from
 //!   [`caio_keyring`], re-exported here.
 //!
@@ -98,11 +103,15 @@
 #[cfg(feature = "artifact")]
 pub mod artifact;
 mod embedded;
+pub mod endorsement;
 pub mod json;
 pub mod license;
+pub mod runtime;
 pub mod verify;
 
 pub use caio_keyring::{self, Fingerprint, KeyId, Keyring, TrustedKey, block::DecodeError};
 pub use caio_pubkey_macro::embed_keyring;
 pub use embedded::EmbeddedKeyring;
+pub use endorsement::{Endorsement, EndorsementError};
+pub use runtime::{EffectiveKeyring, KeySource, RuntimeKey, RuntimeKeyError};
 pub use verify::{DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerifiedLicense, Verifier};

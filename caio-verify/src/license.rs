@@ -66,10 +66,12 @@ pub(crate) struct RawToken<'t> {
 pub(crate) enum ShapeError {
     #[error("the token is {len} bytes, at most {MAX_TOKEN_LEN} are allowed")]
     TooLong { len: usize },
-    #[error("the token does not start with `{PREFIX}`")]
-    BadPrefix,
-    #[error("the token has {parts} dot-separated parts, a CAIO-v2 token has 3")]
-    Malformed { parts: usize },
+    #[error("the token does not start with `{prefix}`")]
+    BadPrefix { prefix: &'static str },
+    #[error(
+        "the token has {parts} dot-separated parts, not the 3 of `{prefix}<payload>.<signature>`"
+    )]
+    Malformed { prefix: &'static str, parts: usize },
     // base64 without `std` has no `Error` impl, so the cause is a plain field.
     #[error("the {part} is not canonical unpadded base64url: {cause}")]
     BadEncoding {
@@ -107,19 +109,32 @@ pub(crate) struct Claims {
     pub seats: Option<i64>,
 }
 
-/// Splits and decodes a token, checking its shape in the documented order.
+/// Splits and decodes a CAIO-v2 token, checking its shape in the documented order.
 pub(crate) fn parse(token: &[u8]) -> Result<RawToken<'_>, ShapeError> {
+    parse_signed(token, PREFIX)
+}
+
+/// Splits and decodes any token built like a license, `<prefix><payload>.<signature>`
+/// with `prefix` ending in its dot (licenses, and key endorsements in
+/// [`crate::endorsement`]), checking its shape in the documented order.
+pub(crate) fn parse_signed<'t>(
+    token: &'t [u8],
+    prefix: &'static str,
+) -> Result<RawToken<'t>, ShapeError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(ShapeError::TooLong { len: token.len() });
     }
     let rest = token
-        .strip_prefix(PREFIX.as_bytes())
-        .ok_or(ShapeError::BadPrefix)?;
+        .strip_prefix(prefix.as_bytes())
+        .ok_or(ShapeError::BadPrefix { prefix })?;
     let mut parts = rest.split(|&b| b == b'.');
     let (Some(payload_b64), Some(signature_b64), None) = (parts.next(), parts.next(), parts.next())
     else {
         let dots = token.iter().filter(|&&b| b == b'.').count();
-        return Err(ShapeError::Malformed { parts: dots + 1 });
+        return Err(ShapeError::Malformed {
+            prefix,
+            parts: dots + 1,
+        });
     };
     let payload_bytes = BASE64URL
         .decode(payload_b64)
@@ -142,8 +157,8 @@ pub(crate) fn parse(token: &[u8]) -> Result<RawToken<'_>, ShapeError> {
                 len: signature_bytes.len(),
             })?;
     let payload = json::parse_payload(&payload_bytes)?;
-    // `CAIO-v2.` plus the payload part: everything before the second dot.
-    let signing_len = PREFIX.len().saturating_add(payload_b64.len());
+    // The prefix plus the payload part: everything before the last dot.
+    let signing_len = prefix.len().saturating_add(payload_b64.len());
     let signing_input = token.get(..signing_len).unwrap_or(token);
     Ok(RawToken {
         signing_input,
@@ -179,11 +194,11 @@ impl Claims {
     }
 }
 
-fn required<T>(value: Option<T>, field: &'static str) -> Result<T, FieldError> {
+pub(crate) fn required<T>(value: Option<T>, field: &'static str) -> Result<T, FieldError> {
     value.ok_or(FieldError::Missing { field })
 }
 
-fn wrong_type(field: &'static str, expected: &'static str, found: &Value) -> FieldError {
+pub(crate) fn wrong_type(field: &'static str, expected: &'static str, found: &Value) -> FieldError {
     FieldError::WrongType {
         field,
         expected,
@@ -191,7 +206,7 @@ fn wrong_type(field: &'static str, expected: &'static str, found: &Value) -> Fie
     }
 }
 
-fn string<'p>(
+pub(crate) fn string<'p>(
     payload: &'p Map<String, Value>,
     field: &'static str,
 ) -> Result<Option<&'p str>, FieldError> {
@@ -202,7 +217,10 @@ fn string<'p>(
     }
 }
 
-fn integer(payload: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, FieldError> {
+pub(crate) fn integer(
+    payload: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<i64>, FieldError> {
     match payload.get(field) {
         None => Ok(None),
         Some(value) => value
@@ -276,11 +294,17 @@ mod tests {
     fn malformed_counts_parts() {
         assert_eq!(
             shape("CAIO-v2.e30"),
-            Err(ShapeError::Malformed { parts: 2 })
+            Err(ShapeError::Malformed {
+                prefix: PREFIX,
+                parts: 2
+            })
         );
         assert_eq!(
             shape("CAIO-v2.e30.AA.AA"),
-            Err(ShapeError::Malformed { parts: 4 })
+            Err(ShapeError::Malformed {
+                prefix: PREFIX,
+                parts: 4
+            })
         );
     }
 

@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         }
     };
     cli::init_logging();
+    // Read once, here; the file it may name is read only if the embedded policy allows.
+    let runtime_key = cli::RuntimeKeyVar::from_env();
     let mut stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();
     let mut stderr = io::stderr();
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
         stdout: &mut stdout,
         stderr: &mut stderr,
     };
-    match cli.run(KEYRING.keyring(), &mut io) {
+    match cli.run(KEYRING.keyring(), &runtime_key, &mut io) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) if cli::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {

@@ -10,7 +10,9 @@
 //! 2. `too_long`, `bad_prefix`, `malformed`, `bad_encoding`, `bad_signature_length`,
 //!    `bad_payload`: the token's shape.
 //! 3. `missing_field` / `wrong_type` for `kid` only, then `unknown_key` (also for a
-//!    `kid` that is not fingerprint syntax) or `revoked_key`: choosing the key.
+//!    `kid` that is not fingerprint syntax) or `revoked_key`: choosing the key, among
+//!    the embedded keys first, then the revoked fingerprints, then the runtime key
+//!    (`CAIO_LICENSE_PUBLIC_KEY`, see [`crate::runtime`]) if the policy accepted one.
 //! 4. `bad_signature`: `verify_strict` over `CAIO-v2.<payload>`.
 //! 5. `missing_field` / `wrong_type` for the other fields, in the order `lid`, `sub`,
 //!    `iat`, `nbf`, `exp`, `features`, `seats`.
@@ -45,6 +47,7 @@ use caio_keyring::{Fingerprint, KeyId, Keyring, TrustedKey, block::DecodeError};
 use serde_json::{Map, Value};
 
 use crate::license::{self, Claims, FieldError, ShapeError};
+use crate::runtime::KeySource;
 
 /// The leeway used unless [`Options::leeway_secs`] says otherwise: 5 minutes.
 pub const DEFAULT_LEEWAY_SECS: u64 = 300;
@@ -97,10 +100,13 @@ impl Options {
 
 /// Verifies licenses against one keyring with one set of [`Options`].
 ///
-/// Cheap to build and to copy; build one per verification instant.
+/// Cheap to build and to copy; build one per verification instant. Over an
+/// [`EffectiveKeyring`](crate::EffectiveKeyring) it also trusts the runtime key that
+/// the embedded policy accepted, after the embedded keys and the revoked list.
 #[derive(Debug, Clone, Copy)]
 pub struct Verifier<'k> {
     keyring: Result<&'k Keyring, &'k DecodeError>,
+    runtime: Option<&'k TrustedKey>,
     options: Options,
 }
 
@@ -110,6 +116,7 @@ pub struct VerifiedLicense {
     claims: Claims,
     key_id: KeyId,
     fingerprint: Fingerprint,
+    source: KeySource,
     payload: Map<String, Value>,
 }
 
@@ -244,6 +251,7 @@ impl<'k> Verifier<'k> {
     pub const fn new(keyring: &'k Keyring, options: Options) -> Self {
         Self {
             keyring: Ok(keyring),
+            runtime: None,
             options,
         }
     }
@@ -255,7 +263,26 @@ impl<'k> Verifier<'k> {
         keyring: Result<&'k Keyring, &'k DecodeError>,
         options: Options,
     ) -> Self {
-        Self { keyring, options }
+        Self {
+            keyring,
+            runtime: None,
+            options,
+        }
+    }
+
+    /// A verifier that also trusts `runtime`, a key already judged against `keyring`'s
+    /// policy: [`EffectiveKeyring::verifier`](crate::EffectiveKeyring::verifier) is the
+    /// only caller, so a runtime key never meets a keyring that did not accept it.
+    pub(crate) const fn with_runtime_key(
+        keyring: Result<&'k Keyring, &'k DecodeError>,
+        runtime: Option<&'k TrustedKey>,
+        options: Options,
+    ) -> Self {
+        Self {
+            keyring,
+            runtime,
+            options,
+        }
     }
 
     /// The options this verifier applies.
@@ -271,6 +298,7 @@ impl<'k> Verifier<'k> {
             Ok(license) => tracing::debug!(
                 kid = %license.fingerprint,
                 key_id = %license.key_id,
+                key_source = license.source.name(),
                 lid = ?license.claims.lid,
                 "license verified"
             ),
@@ -288,7 +316,7 @@ impl<'k> Verifier<'k> {
             )
         })?;
         let raw = license::parse(token).map_err(|e| reject(shape_reason(&e), None, e))?;
-        let key = choose_key(keyring, &raw.payload)?;
+        let (key, source) = choose_key(keyring, self.runtime, &raw.payload)?;
         let kid = Some(key.fingerprint());
         key.public_key()
             .verify_strict(raw.signing_input, &raw.signature)
@@ -311,6 +339,7 @@ impl<'k> Verifier<'k> {
             claims,
             key_id: key.id().clone(),
             fingerprint: key.fingerprint(),
+            source,
             payload: raw.payload,
         })
     }
@@ -410,9 +439,14 @@ impl VerifiedLicense {
         self.claims.seats
     }
 
-    /// The id of the embedded key that verified it.
+    /// The id of the key that verified it.
     pub fn key_id(&self) -> &KeyId {
         &self.key_id
+    }
+
+    /// Whether an embedded key or the runtime key verified it.
+    pub fn key_source(&self) -> KeySource {
+        self.source
     }
 
     /// The fingerprint of the key that verified it (the payload's `kid`).
@@ -426,11 +460,13 @@ impl VerifiedLicense {
     }
 }
 
-/// Reads `kid` and finds its key: steps 3 of the module docs.
+/// Reads `kid` and finds its key: step 3 of the module docs. The embedded keys come
+/// first, then the revoked list, then the runtime key.
 fn choose_key<'k>(
     keyring: &'k Keyring,
+    runtime: Option<&'k TrustedKey>,
     payload: &Map<String, Value>,
-) -> Result<&'k TrustedKey, Rejection> {
+) -> Result<(&'k TrustedKey, KeySource), Rejection> {
     let text = license::kid(payload).map_err(|e| reject(field_reason(&e), None, e))?;
     let fingerprint: Fingerprint = text.parse().map_err(|_| {
         reject(
@@ -441,13 +477,15 @@ fn choose_key<'k>(
     })?;
     let kid = Some(fingerprint);
     if let Some(key) = keyring.key_by_fingerprint(&fingerprint) {
-        Ok(key)
+        Ok((key, KeySource::Embedded))
     } else if keyring.is_revoked(&fingerprint) {
         Err(reject(
             Reason::RevokedKey,
             kid,
             format!("key {fingerprint} is revoked"),
         ))
+    } else if let Some(key) = runtime.filter(|k| k.fingerprint() == fingerprint) {
+        Ok((key, KeySource::Runtime))
     } else {
         Err(reject(
             Reason::UnknownKey,
@@ -482,7 +520,7 @@ fn reject(reason: Reason, kid: Option<Fingerprint>, detail: impl fmt::Display) -
 fn shape_reason(error: &ShapeError) -> Reason {
     match error {
         ShapeError::TooLong { .. } => Reason::TooLong,
-        ShapeError::BadPrefix => Reason::BadPrefix,
+        ShapeError::BadPrefix { .. } => Reason::BadPrefix,
         ShapeError::Malformed { .. } => Reason::Malformed,
         ShapeError::BadEncoding { .. } => Reason::BadEncoding,
         ShapeError::BadSignatureLength { .. } => Reason::BadSignatureLength,
@@ -498,7 +536,7 @@ fn field_reason(error: &FieldError) -> Reason {
 }
 
 /// Untrusted text for a message: escaped, and cut to 72 characters.
-fn quoted(text: &str) -> String {
+pub(crate) fn quoted(text: &str) -> String {
     const KEEP: usize = 72;
     match text.char_indices().nth(KEEP) {
         Some((cut, _)) => format!("{:?}...", text.get(..cut).unwrap_or_default()),

@@ -1,21 +1,25 @@
 //! `caio-verify keyring`: what this binary trusts — the embedded keys with their windows
-//! and fingerprints, the revoked fingerprints, and the keyring's own fingerprint.
+//! and fingerprints, the runtime key that `CAIO_LICENSE_PUBLIC_KEY` added (if the
+//! embedded policy accepted one), the revoked fingerprints, and the keyring's own
+//! fingerprint.
 //!
 //! It shows the block as decoded at run time, so it answers "which keys does this very
-//! binary verify with?", not what a manifest says.
+//! binary verify with?", not what a manifest says. Each key says where it comes from:
+//! `embedded`, or `runtime` with the key that endorsed it.
 
 use anyhow::Context as _;
-use caio_verify::{DecodeError, Keyring, TrustedKey};
+use caio_verify::{EffectiveKeyring, KeySource, Keyring, RuntimeKey, TrustedKey};
 use serde::Serialize;
 
 use super::{Io, Outcome, instant, instant_or_none};
 
 /// Show the keyring embedded in this binary.
 ///
-/// Lists every key with its id, algorithm, fingerprint and windows (RFC 3339; an open
-/// end is "none", or null with --json), then the serial, channel, runtime override,
-/// revoked fingerprints and the keyring fingerprint. If the embedded block is corrupt,
-/// says so on stderr (keyring_corrupt) and exits 1.
+/// Lists every key with its id, algorithm, fingerprint, windows (RFC 3339; an open end
+/// is "none", or null with --json) and source: "embedded", or "runtime" for the key
+/// CAIO_LICENSE_PUBLIC_KEY added (with its endorser). Then the serial, channel, runtime
+/// override, revoked fingerprints and the keyring fingerprint. If the embedded block is
+/// corrupt, says so on stderr (keyring_corrupt) and exits 1.
 #[derive(Debug, clap::Args)]
 pub struct KeyringArgs {
     /// Print one JSON object instead of text
@@ -43,6 +47,19 @@ struct JsonKey {
     not_before: Option<String>,
     sign_until: Option<String>,
     not_after: Option<String>,
+    /// `embedded` or `runtime`.
+    source: &'static str,
+    /// For a runtime key: the embedded key that endorsed it, `null` for a plain key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endorsed_by: Option<Option<JsonEndorser>>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonEndorser {
+    id: String,
+    fingerprint: String,
+    /// When the endorsement was signed.
+    iat: Option<String>,
 }
 
 /// The `--json` output when the block is corrupt.
@@ -53,12 +70,8 @@ struct JsonCorrupt {
 }
 
 impl KeyringArgs {
-    pub fn run(
-        self,
-        keyring: Result<&Keyring, &DecodeError>,
-        io: &mut Io<'_>,
-    ) -> anyhow::Result<Outcome> {
-        let keyring = match keyring {
+    pub fn run(self, keys: &EffectiveKeyring<'_>, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
+        let keyring = match keys.embedded() {
             Ok(keyring) => keyring,
             Err(error) => {
                 writeln!(
@@ -77,28 +90,45 @@ impl KeyringArgs {
                 return Ok(Outcome::Failure);
             }
         };
+        let runtime = keys.runtime_key();
         let text = if self.json {
-            serde_json::to_string_pretty(&json(keyring))?
+            serde_json::to_string_pretty(&json(keyring, runtime))?
         } else {
-            human(keyring)
+            human(keyring, runtime)
         };
         writeln!(io.stdout, "{text}").context("cannot write the keyring to stdout")?;
         Ok(Outcome::Success)
     }
 }
 
-fn json(keyring: &Keyring) -> JsonKeyring {
+fn json(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> JsonKeyring {
+    let embedded = keyring
+        .keys()
+        .iter()
+        .map(|key| json_key(key, KeySource::Embedded, None));
+    let runtime = runtime.map(|r| {
+        let endorser = r.endorsement().map(|e| JsonEndorser {
+            id: e.endorser_id().to_string(),
+            fingerprint: e.endorser().to_string(),
+            iat: instant(e.iat()),
+        });
+        json_key(r.key(), KeySource::Runtime, Some(endorser))
+    });
     JsonKeyring {
         fingerprint: keyring.fingerprint().to_string(),
         serial: keyring.serial(),
         channel: keyring.channel().name(),
         runtime_override: keyring.runtime_override().name(),
-        keys: keyring.keys().iter().map(json_key).collect(),
+        keys: embedded.chain(runtime).collect(),
         revoked: keyring.revoked().iter().map(ToString::to_string).collect(),
     }
 }
 
-fn json_key(key: &TrustedKey) -> JsonKey {
+fn json_key(
+    key: &TrustedKey,
+    source: KeySource,
+    endorsed_by: Option<Option<JsonEndorser>>,
+) -> JsonKey {
     let window = key.validity();
     JsonKey {
         id: key.id().to_string(),
@@ -107,10 +137,12 @@ fn json_key(key: &TrustedKey) -> JsonKey {
         not_before: instant(window.not_before),
         sign_until: instant(window.sign_until),
         not_after: instant(window.not_after),
+        source: source.name(),
+        endorsed_by,
     }
 }
 
-fn human(keyring: &Keyring) -> String {
+fn human(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> String {
     let mut out = format!(
         "keyring {}\nserial {}, channel {}, runtime override {}\n",
         keyring.fingerprint(),
@@ -119,16 +151,19 @@ fn human(keyring: &Keyring) -> String {
         keyring.runtime_override().name(),
     );
     for key in keyring.keys() {
-        let window = key.validity();
-        out += &format!(
-            "\nkey {} ({})\n  fingerprint {}\n  not_before  {}\n  sign_until  {}\n  not_after   {}\n",
-            key.id(),
-            key.algorithm().name(),
-            key.fingerprint(),
-            instant_or_none(window.not_before),
-            instant_or_none(window.sign_until),
-            instant_or_none(window.not_after),
-        );
+        out += &human_key(key, "");
+    }
+    if let Some(runtime) = runtime {
+        let source = match runtime.endorsement() {
+            Some(e) => format!(
+                ", runtime key from CAIO_LICENSE_PUBLIC_KEY, endorsed by {} ({}) at {}",
+                e.endorser_id(),
+                e.endorser(),
+                instant_or_none(e.iat())
+            ),
+            None => ", runtime key from CAIO_LICENSE_PUBLIC_KEY, not endorsed".to_owned(),
+        };
+        out += &human_key(runtime.key(), &source);
     }
     if keyring.revoked().is_empty() {
         out += "\nrevoked: none";
@@ -141,6 +176,20 @@ fn human(keyring: &Keyring) -> String {
     out
 }
 
+/// One key's paragraph; `source` follows the algorithm (empty for an embedded key).
+fn human_key(key: &TrustedKey, source: &str) -> String {
+    let window = key.validity();
+    format!(
+        "\nkey {} ({}{source})\n  fingerprint {}\n  not_before  {}\n  sign_until  {}\n  not_after   {}\n",
+        key.id(),
+        key.algorithm().name(),
+        key.fingerprint(),
+        instant_or_none(window.not_before),
+        instant_or_none(window.sign_until),
+        instant_or_none(window.not_after),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use caio_verify::Fingerprint;
@@ -150,7 +199,8 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::cli::Cli;
+    use crate::cli::{Cli, RuntimeKeyVar};
+    use caio_verify::DecodeError;
 
     fn keyring() -> Keyring {
         let raw = SigningKey::from_bytes(&[5; 32]).verifying_key().to_bytes();
@@ -172,6 +222,14 @@ mod tests {
     }
 
     fn run(keyring: Result<&Keyring, &DecodeError>, args: &[&str]) -> (Outcome, String, String) {
+        run_with(keyring, &RuntimeKeyVar::default(), args)
+    }
+
+    fn run_with(
+        keyring: Result<&Keyring, &DecodeError>,
+        runtime_key: &RuntimeKeyVar,
+        args: &[&str],
+    ) -> (Outcome, String, String) {
         let cli = Cli::try_parse_from(["caio-verify"].iter().chain(args)).unwrap();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut io = Io {
@@ -179,7 +237,7 @@ mod tests {
             stdout: &mut out,
             stderr: &mut err,
         };
-        let outcome = cli.run(keyring, &mut io).unwrap();
+        let outcome = cli.run(keyring, runtime_key, &mut io).unwrap();
         (
             outcome,
             String::from_utf8(out).unwrap(),
@@ -208,6 +266,7 @@ mod tests {
                     "not_before": "2023-11-14T22:13:20Z",
                     "sign_until": null,
                     "not_after": null,
+                    "source": "embedded",
                 }],
                 "revoked": [format!("sha256:{}", "ab".repeat(32))],
             })
@@ -241,5 +300,70 @@ mod tests {
         assert_eq!(outcome, Outcome::Failure);
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["reason"], "keyring_corrupt");
+    }
+
+    /// An endorsement of the key `[6; 32]` as "caio-next" by the test keyring's key.
+    fn endorsement() -> String {
+        use caio_verify::endorsement::EndorsementClaims;
+        use ed25519_dalek::Signer as _;
+        let endorser = SigningKey::from_bytes(&[5; 32]);
+        let claims = EndorsementClaims {
+            public_key: SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes(),
+            id: KeyId::new("caio-next").unwrap(),
+            validity: Validity {
+                not_before: 1_800_000_000,
+                sign_until: 1_900_000_000,
+                not_after: 2_000_000_000,
+            },
+            iat: 1_750_000_000,
+            endorser: Fingerprint::of_ed25519(&endorser.verifying_key().to_bytes()),
+        };
+        let signature = endorser.sign(claims.signing_input().as_bytes());
+        claims.token(&signature.to_bytes())
+    }
+
+    #[test]
+    fn an_accepted_runtime_key_is_listed_as_runtime_with_its_endorser() {
+        let keyring = keyring();
+        let var = RuntimeKeyVar::of(&format!("{}\n", endorsement()));
+        let (outcome, out, _) = run_with(Ok(&keyring), &var, &["keyring", "--json"]);
+        assert_eq!(outcome, Outcome::Success);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let embedded = &keyring.keys()[0];
+        assert_eq!(v["keys"][0]["source"], "embedded");
+        assert_eq!(v["keys"][0].get("endorsed_by"), None);
+        assert_eq!(
+            v["keys"][1],
+            json!({
+                "id": "caio-next",
+                "algorithm": "ed25519",
+                "fingerprint": Fingerprint::of_ed25519(
+                    &SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes()
+                ).to_string(),
+                "not_before": "2027-01-15T08:00:00Z",
+                "sign_until": "2030-03-17T17:46:40Z",
+                "not_after": "2033-05-18T03:33:20Z",
+                "source": "runtime",
+                "endorsed_by": {
+                    "id": "caio-test",
+                    "fingerprint": embedded.fingerprint().to_string(),
+                    "iat": "2025-06-15T15:06:40Z",
+                },
+            })
+        );
+        // The keyring fingerprint is still the embedded block's.
+        assert_eq!(v["fingerprint"], keyring.fingerprint().to_string());
+
+        let (_, out, _) = run_with(Ok(&keyring), &var, &["keyring"]);
+        assert!(
+            out.contains("key caio-next (ed25519, runtime key from CAIO_LICENSE_PUBLIC_KEY, endorsed by caio-test"),
+            "{out}"
+        );
+        // A rejected value lists the embedded keys only.
+        let bad = RuntimeKeyVar::of(&endorsement().replace("CAIO-key-v1.", "CAIO-key-v1.x"));
+        let (outcome, out, _) = run_with(Ok(&keyring), &bad, &["keyring", "--json"]);
+        assert_eq!(outcome, Outcome::Success);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["keys"].as_array().unwrap().len(), 1);
     }
 }

@@ -8,7 +8,7 @@
 
 use anyhow::{Context as _, bail};
 use caio_verify::{
-    DEFAULT_LEEWAY_SECS, DecodeError, Keyring, Options, Rejection, VerifiedLicense, Verifier,
+    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection, VerifiedLicense,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -59,18 +59,14 @@ struct JsonResult<'a> {
 }
 
 impl LicenseArgs {
-    pub fn run(
-        self,
-        keyring: Result<&Keyring, &DecodeError>,
-        io: &mut Io<'_>,
-    ) -> anyhow::Result<Outcome> {
+    pub fn run(self, keys: &EffectiveKeyring<'_>, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
         let now = self.at.unwrap_or_else(jiff::Timestamp::now).as_second();
         let options = Options::at(now).with_leeway(self.leeway);
-        let verifier = Verifier::from_decoded(keyring, options);
+        let verifier = keys.verifier(options);
         let report = |io: &mut Io<'_>, token: &[u8]| -> anyhow::Result<bool> {
             let result = verifier.verify(token);
             let line = if self.json {
-                json_line(keyring.ok(), &result)?
+                json_line(keys, &result)?
             } else {
                 human_line(&result)
             };
@@ -117,7 +113,7 @@ fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
 }
 
 fn json_line(
-    keyring: Option<&Keyring>,
+    keys: &EffectiveKeyring<'_>,
     result: &Result<VerifiedLicense, Rejection>,
 ) -> anyhow::Result<String> {
     let line = match result {
@@ -134,14 +130,27 @@ fn json_line(
             reason: Some(rejection.reason.code()),
             detail: Some(&rejection.detail),
             kid: rejection.kid.map(|fp| fp.to_string()),
-            key_id: rejection
-                .kid
-                .and_then(|fp| keyring?.key_by_fingerprint(&fp))
-                .map(|key| key.id().as_str()),
+            key_id: rejection.kid.and_then(|fp| key_id(keys, fp)),
             payload: rejection.signed_payload.as_deref(),
         },
     };
     serde_json::to_string(&line).context("cannot write a result as JSON")
+}
+
+/// The id of the embedded or runtime key with this fingerprint.
+fn key_id<'a>(
+    keys: &'a EffectiveKeyring<'_>,
+    fingerprint: caio_verify::Fingerprint,
+) -> Option<&'a str> {
+    let embedded = keys
+        .embedded()
+        .ok()
+        .and_then(|k| k.key_by_fingerprint(&fingerprint));
+    let runtime = keys
+        .runtime_key()
+        .map(|r| r.key())
+        .filter(|k| k.fingerprint() == fingerprint);
+    embedded.or(runtime).map(|key| key.id().as_str())
 }
 
 fn human_line(result: &Result<VerifiedLicense, Rejection>) -> String {
@@ -151,8 +160,12 @@ fn human_line(result: &Result<VerifiedLicense, Rejection>) -> String {
                 .exp()
                 .and_then(instant)
                 .map_or_else(|| "never expires".to_owned(), |t| format!("expires {t}"));
+            let source = match license.key_source() {
+                KeySource::Embedded => "",
+                KeySource::Runtime => " (runtime key)",
+            };
             format!(
-                "valid: license {:?} for {:?}, key {}, {until}",
+                "valid: license {:?} for {:?}, key {}{source}, {until}",
                 license.lid(),
                 license.sub(),
                 license.key_id()
@@ -171,7 +184,8 @@ mod tests {
     use ed25519_dalek::{Signer as _, SigningKey};
 
     use super::*;
-    use crate::cli::Cli;
+    use crate::cli::{Cli, RuntimeKeyVar};
+    use caio_verify::{DecodeError, Keyring};
 
     const SECRET: [u8; 32] = [5; 32];
 
@@ -217,7 +231,9 @@ mod tests {
             stdout: &mut out,
             stderr: &mut err,
         };
-        let outcome = cli.run(keyring, &mut io).map_err(|e| format!("{e:#}"));
+        let outcome = cli
+            .run(keyring, &RuntimeKeyVar::default(), &mut io)
+            .map_err(|e| format!("{e:#}"));
         (outcome, String::from_utf8(out).unwrap())
     }
 

@@ -11,6 +11,7 @@ mod check;
 mod inspect;
 mod keyring;
 mod license;
+mod runtime_key;
 
 use std::io::{self, BufRead, IsTerminal as _, Write};
 use std::process::ExitCode;
@@ -18,12 +19,21 @@ use std::process::ExitCode;
 use caio_verify::{DecodeError, Keyring};
 use clap::{Parser, Subcommand};
 
+pub use runtime_key::RuntimeKeyVar;
+
 /// Verify CAIO-v2 license keys offline, against the Ed25519 public keys this binary
 /// embedded at compile time; find and gate the keyring blocks in artifacts.
 ///
 /// Exit status: 0 when every license is valid (every artifact passes), 1 when any is
 /// not (or the embedded keyring is corrupt), 2 for a usage or I/O error. Results go to stdout; diagnostics go
 /// to stderr (set RUST_LOG, e.g. RUST_LOG=off or RUST_LOG=debug, to choose how many).
+///
+/// CAIO_LICENSE_PUBLIC_KEY (a key endorsement, CAIO-key-v1..., or an SPKI PEM; or the
+/// path of a file holding one) adds one runtime key for `license` and `keyring`, as far
+/// as the embedded runtime_override policy allows: "deny" ignores it with a warning,
+/// "endorsed" accepts only an endorsement signed by an embedded key (`cargo xtask keys
+/// endorse`), "allow" (development builds) also a plain PEM. A rejected value is logged
+/// with its reason and changes nothing.
 #[derive(Debug, Parser)]
 #[command(name = "caio-verify", version, propagate_version = true)]
 pub struct Cli {
@@ -60,15 +70,18 @@ pub enum Outcome {
 }
 
 impl Cli {
-    /// Runs the chosen command against the embedded keyring.
+    /// Runs the chosen command against the embedded keyring and, for the commands that
+    /// verify or list keys, the runtime key `CAIO_LICENSE_PUBLIC_KEY` as far as the
+    /// embedded policy accepts it (resolved here, once; other commands ignore it).
     pub fn run(
         self,
         keyring: Result<&Keyring, &DecodeError>,
+        runtime_key: &RuntimeKeyVar,
         io: &mut Io<'_>,
     ) -> anyhow::Result<Outcome> {
         match self.command {
-            Command::License(args) => args.run(keyring, io),
-            Command::Keyring(args) => args.run(keyring, io),
+            Command::License(args) => args.run(&runtime_key.resolve(keyring), io),
+            Command::Keyring(args) => args.run(&runtime_key.resolve(keyring), io),
             Command::Inspect(args) => args.run(io),
             Command::Check(args) => args.run(io),
         }

@@ -564,3 +564,69 @@ fn untrusted_text_in_details_is_escaped_and_short() {
     assert!(!rejection.detail.contains('\n'), "{}", rejection.detail);
     assert!(rejection.detail.len() < 150, "{}", rejection.detail);
 }
+
+#[test]
+fn a_runtime_key_verifies_under_its_own_windows_after_the_embedded_keys() {
+    use crate::endorsement::EndorsementClaims;
+    use crate::runtime::{EffectiveKeyring, KeySource};
+    const N: [u8; 32] = [6; 32];
+    let deny = keyring();
+    let endorsed = Keyring::new(
+        7,
+        Channel::Production,
+        RuntimeOverride::Endorsed,
+        deny.keys().to_vec(),
+        deny.revoked().to_vec(),
+    )
+    .unwrap();
+    let claims = EndorsementClaims {
+        public_key: SigningKey::from_bytes(&N).verifying_key().to_bytes(),
+        id: KeyId::new("next").unwrap(),
+        validity: Validity {
+            not_before: 1500,
+            sign_until: 1800,
+            not_after: 2800,
+        },
+        iat: 1200,
+        endorser: fingerprint(A),
+    };
+    let signature = SigningKey::from_bytes(&A).sign(claims.signing_input().as_bytes());
+    let endorsement = claims.token(&signature.to_bytes());
+    let trusted = EffectiveKeyring::new(Ok(&endorsed), Some(&endorsement));
+    assert!(trusted.runtime_key().is_some());
+    let from_n = |iat: i64| signed_text(N, &payload(fingerprint(N), json!({ "iat": iat })));
+
+    let license = trusted
+        .verifier(Options::at(NOW))
+        .verify(&from_n(1600))
+        .unwrap();
+    assert_eq!(license.key_source(), KeySource::Runtime);
+    assert_eq!(license.key_id().as_str(), "next");
+    let reason = |verifier: Verifier<'_>, token: &str| verifier.verify(token).unwrap_err().reason;
+    // The endorsed windows, not the endorser's, bound the runtime key.
+    assert_eq!(
+        reason(trusted.verifier(Options::at(NOW)), &from_n(1400)),
+        Reason::IssuedOutsideKeyWindow
+    );
+    assert_eq!(
+        reason(trusted.verifier(Options::at(2801)), &from_n(1600)),
+        Reason::KeyExpired
+    );
+    // Embedded keys still verify, and say so.
+    let embedded = trusted
+        .verifier(Options::at(NOW))
+        .verify(&lic(json!({})))
+        .unwrap();
+    assert_eq!(embedded.key_source(), KeySource::Embedded);
+    // Without the runtime key, or under `deny`, N is unknown.
+    assert_eq!(
+        reason(Verifier::new(&endorsed, Options::at(NOW)), &from_n(1600)),
+        Reason::UnknownKey
+    );
+    let denied = EffectiveKeyring::new(Ok(&deny), Some(&endorsement));
+    assert!(denied.runtime_key().is_none());
+    assert_eq!(
+        reason(denied.verifier(Options::at(NOW)), &from_n(1600)),
+        Reason::UnknownKey
+    );
+}

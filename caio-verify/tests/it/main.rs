@@ -4,6 +4,7 @@
 //! One test binary (`tests/it/`), one module per concern; `support` holds the fixtures.
 
 mod corpus;
+mod endorse;
 mod fuzz_replay;
 mod gate;
 mod hostile_archives;

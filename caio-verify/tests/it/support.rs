@@ -118,7 +118,13 @@ pub fn unix(instant: &str) -> i64 {
 
 /// Writes `dir/keyring.toml` and copies each PEM beside it.
 pub fn write_manifest(dir: &Path, serial: u32, entries: &[Entry<'_>]) -> PathBuf {
-    let mut text = format!("version = 1\nserial = {serial}\n");
+    write_manifest_with(dir, serial, "", entries)
+}
+
+/// [`write_manifest`] with `top` (such as `channel = "development"` or a `[policy]`
+/// table) written after `serial`, before the keys.
+pub fn write_manifest_with(dir: &Path, serial: u32, top: &str, entries: &[Entry<'_>]) -> PathBuf {
+    let mut text = format!("version = 1\nserial = {serial}\n{top}");
     for e in entries {
         let file = format!("{}.pem", e.id);
         std::fs::copy(&e.key.public, dir.join(&file)).expect("copy pem");
@@ -199,12 +205,24 @@ pub fn cargo_build(manifest: &Path, extra: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Runs `exe` with `args`, feeding `stdin`.
+/// Runs `exe` with `args`, feeding `stdin`, without `CAIO_LICENSE_PUBLIC_KEY`.
 pub fn run(exe: &Path, args: &[&str], stdin: &str) -> Output {
+    run_with_key(exe, args, stdin, None)
+}
+
+/// Runs `exe` with `args`, feeding `stdin`, with `CAIO_LICENSE_PUBLIC_KEY` set to
+/// `runtime_key` (removed when `None`). With a key, logs are at the default level
+/// (`RUST_LOG=warn`), so the verdict on the key shows on stderr.
+pub fn run_with_key(exe: &Path, args: &[&str], stdin: &str, runtime_key: Option<&str>) -> Output {
     let sh = shell();
-    let out = cmd!(sh, "{exe} {args...}")
-        .stdin(stdin)
-        .env_remove("CAIO_LICENSE_PUBLIC_KEY")
+    let command = cmd!(sh, "{exe} {args...}").stdin(stdin);
+    let command = match runtime_key {
+        Some(value) => command
+            .env("CAIO_LICENSE_PUBLIC_KEY", value)
+            .env("RUST_LOG", "warn"),
+        None => command.env_remove("CAIO_LICENSE_PUBLIC_KEY"),
+    };
+    let out = command
         .quiet()
         .ignore_status()
         .output()
