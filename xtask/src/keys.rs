@@ -5,7 +5,7 @@
 //! ([`policy`]). `list` and `timeline` show each key's state now. The editing
 //! commands (`add`, `rotate`, `retire`, `revoke`, `remove`) go through [`edit::Edit`],
 //! which keeps comments, bumps `serial`, refuses to write a manifest the build would
-//! reject, and writes atomically.
+//! reject, and writes atomically. `endorse` signs a key endorsement and edits nothing.
 //!
 //! Output: a command's product (the list, the chart, a dry run's diff) goes to stdout,
 //! `--json` output too; progress, warnings and errors go to stderr. `--now T` replaces
@@ -14,6 +14,7 @@
 
 mod add;
 mod edit;
+mod endorse;
 mod lifecycle;
 mod outstanding;
 mod policy;
@@ -54,6 +55,7 @@ pub enum KeysCommand {
     Retire(lifecycle::RetireArgs),
     Revoke(lifecycle::RevokeArgs),
     Remove(lifecycle::RemoveArgs),
+    Endorse(endorse::EndorseArgs),
 }
 
 /// List every key with its state now (pending, signing, verify-only, expired,
@@ -108,6 +110,7 @@ impl KeysArgs {
             KeysCommand::Retire(args) => args.run(clock),
             KeysCommand::Revoke(args) => args.run(clock),
             KeysCommand::Remove(args) => args.run(clock),
+            KeysCommand::Endorse(args) => args.run(clock),
         }
     }
 }
@@ -266,6 +269,12 @@ impl TimelineArgs {
         }
         Ok(Outcome::Ok)
     }
+}
+
+/// `keys check` as the operator runs it (no `--licenses`, the system clock): the first
+/// step of `release`.
+pub(crate) fn check_now() -> Result<Outcome> {
+    CheckArgs { licenses: None }.run(Clock::new(None))
 }
 
 /// `keys check --licenses FILE`: reports each orphan on stderr; true when none.

@@ -4,17 +4,19 @@
 //! Every verdict comes from `caio-verify`'s own [`Verifier`](caio_verify::Verifier),
 //! given the keyring the manifest describes (the keyring a build made from this
 //! revision would embed), so an operator sees exactly the reasons a shipped binary
-//! would give. Signing goes through [`signer::Signer`]: the private key's public
-//! fingerprint picks the manifest entry, a key that is unknown, revoked or outside its
-//! signing window never signs, and every token signed is verified again before anyone
-//! sees it (fail closed). Private keys are PKCS#8 PEM files, never printed or logged.
+//! would give. Signing goes through [`KeyringSigner`](crate::signer::KeyringSigner): the
+//! private key's public fingerprint picks the manifest entry, a key that is unknown,
+//! revoked or outside its signing window never signs, and every token signed is
+//! verified again before anyone sees it (fail closed). `--key` is a PKCS#8 PEM file or
+//! a `pkcs11:` URI of a key on a token (see [`crate::signer`]); a private key or PIN is
+//! never printed or logged.
 //!
 //! Not here: what a license means to the product, or editing the manifest (that is
 //! `keys`). `--now T` replaces the clock, as it does for `keys`.
 
 mod issue;
 mod reissue;
-mod signer;
+mod token;
 mod verify;
 
 use std::io::BufRead;

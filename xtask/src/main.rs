@@ -9,7 +9,10 @@ mod fsutil;
 mod keygen;
 mod keys;
 mod license;
+mod release;
+mod signer;
 mod time;
+mod verify_artifact;
 mod workspace;
 
 use std::process::ExitCode;
@@ -33,6 +36,9 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Issue, verify and re-issue CAIO-v2 licenses against keys/keyring.toml.
     License(license::LicenseArgs),
+    // Take their help from the docs of their `Args` structs.
+    Release(release::ReleaseArgs),
+    VerifyArtifact(verify_artifact::VerifyArtifactArgs),
 }
 
 /// The outcome of a command that ran to the end.
@@ -42,6 +48,9 @@ pub enum Outcome {
     Ok,
     /// A check failed; the command said which.
     CheckFailed,
+    /// Everything was reported, and some input could not be examined (an unreadable
+    /// artifact, a malformed archive): exit 2, as for an I/O error.
+    Incomplete,
 }
 
 fn main() -> ExitCode {
@@ -60,10 +69,13 @@ fn main() -> ExitCode {
         Command::Keygen(args) => args.run(),
         Command::Keys(args) => args.run(),
         Command::License(args) => args.run(),
+        Command::Release(args) => args.run(),
+        Command::VerifyArtifact(args) => args.run(),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Ok(Outcome::Incomplete) => ExitCode::from(2),
         // The reader of our output went away (`| head`): not a failure of ours.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

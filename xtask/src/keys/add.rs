@@ -1,8 +1,9 @@
 //! `keys add` and `keys rotate`: a new public key enters the manifest.
 //!
 //! Both read a public key PEM (a private key is refused before anything else happens),
-//! store it in `keys/` as `<ID>.pem` in the canonical form `openssl pkey -pubout`
-//! writes, and record its fingerprint. `add` takes the windows as given; `rotate` also
+//! or export the public key of a key pair on a PKCS#11 token named by a `pkcs11:` URI
+//! (the private key stays there), store it in `keys/` as `<ID>.pem` in the canonical
+//! form `openssl pkey -pubout` writes, and record its fingerprint. `add` takes the windows as given; `rotate` also
 //! hands signing over from the keys that sign now, with dual-key validation:
 //!
 //! - the new key signs from now, for `--lifetime` (default: the policy's
@@ -17,10 +18,7 @@
 //! - a key whose signing window has not begun yet is refused: the rotation would end
 //!   it before it started.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, Result, bail};
-use caio_keyring::manifest::parse_public_pem;
 use caio_keyring::{Fingerprint, KeyId, OPEN_END};
 use clap::Args;
 use toml_edit::Value;
@@ -28,6 +26,7 @@ use toml_edit::Value;
 use super::edit::{Edit, EditFlags, datetime};
 use super::policy::KeyState;
 use crate::keygen::spki_pem;
+use crate::signer::KeyArg;
 use crate::time::{Clock, DAY, Duration, Instant, format_instant};
 use crate::{Outcome, workspace};
 
@@ -37,13 +36,16 @@ pub const DEFAULT_GRACE: Duration = Duration::days(90);
 /// Add a public key to keys/keyring.toml with the windows given.
 ///
 /// Copies PUBLIC_PEM into keys/ as <ID>.pem (never over an existing file) and records
-/// its fingerprint. Instants are RFC 3339 (2026-01-17T00:00:00Z), a date (midnight
-/// UTC) or `now`; whole seconds.
+/// its fingerprint. PUBLIC_PEM may also be the `pkcs11:` URI of a key pair on a PKCS#11
+/// token (as `license issue --key` takes it): its public key is exported from the token.
+/// Instants are RFC 3339 (2026-01-17T00:00:00Z), a date (midnight UTC) or `now`; whole
+/// seconds.
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// The public key: an SPKI PEM ("PUBLIC KEY"), e.g. public.pem from `keygen`.
+    /// The public key: an SPKI PEM ("PUBLIC KEY"), e.g. public.pem from `keygen`, or a
+    /// `pkcs11:` URI such as 'pkcs11:token=caio;object=lic?module-path=/usr/lib/softhsm/libsofthsm2.so'.
     #[arg(value_name = "PUBLIC_PEM")]
-    public_pem: PathBuf,
+    public_pem: KeyArg,
     /// The key's label: 1 to 64 characters of A-Z a-z 0-9 . _ -
     #[arg(long, value_name = "ID")]
     id: String,
@@ -68,9 +70,10 @@ pub struct AddArgs {
 /// 2w (days of 24 hours; no months or years). Prints the resulting timeline.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
-    /// The new public key: an SPKI PEM ("PUBLIC KEY"), e.g. public.pem from `keygen`.
+    /// The new public key: an SPKI PEM ("PUBLIC KEY"), e.g. public.pem from `keygen`, or
+    /// the `pkcs11:` URI of a key pair on a PKCS#11 token (see `keys add --help`).
     #[arg(value_name = "PUBLIC_PEM")]
-    public_pem: PathBuf,
+    public_pem: KeyArg,
     /// The new key's label: 1 to 64 characters of A-Z a-z 0-9 . _ -
     #[arg(long, value_name = "ID")]
     id: String,
@@ -203,11 +206,11 @@ struct NewWindows {
     not_after: Option<i64>,
 }
 
-/// Reads `pem`, plans `keys/<id>.pem` and appends the `[[key]]` table.
-fn add_key(edit: &mut Edit, pem: &Path, id: &str, windows: NewWindows) -> Result<()> {
+/// Reads the public key (a PEM file, or from a token), plans `keys/<id>.pem` and
+/// appends the `[[key]]` table.
+fn add_key(edit: &mut Edit, pem: &KeyArg, id: &str, windows: NewWindows) -> Result<()> {
     let id = KeyId::new(id).with_context(|| format!("--id {id:?}"))?;
-    let bytes = std::fs::read(pem).with_context(|| format!("cannot read {}", pem.display()))?;
-    let raw = parse_public_pem(&bytes).with_context(|| format!("{}", pem.display()))?;
+    let raw = pem.public_key()?;
     let fingerprint = Fingerprint::of_ed25519(&raw);
     if let Some(existing) = edit
         .manifest()
@@ -216,8 +219,7 @@ fn add_key(edit: &mut Edit, pem: &Path, id: &str, windows: NewWindows) -> Result
         .find(|k| k.fingerprint == fingerprint)
     {
         bail!(
-            "{} is already in {} as key {:?} ({fingerprint})",
-            pem.display(),
+            "{pem} is already in {} as key {:?} ({fingerprint})",
             edit.path().display(),
             existing.id.as_str()
         );
@@ -242,8 +244,7 @@ fn add_key(edit: &mut Edit, pem: &Path, id: &str, windows: NewWindows) -> Result
     }
     edit.push_key(fields)?;
     edit.note(format!(
-        "{id}: added from {} as {file_name}, {fingerprint}",
-        pem.display()
+        "{id}: added from {pem} as {file_name}, {fingerprint}"
     ));
     Ok(())
 }

@@ -7,8 +7,6 @@
 //! license that would outlive its key's `not_after` is issued with a warning, since
 //! `keys check --licenses` will call it an orphan-to-be.
 
-use std::path::PathBuf;
-
 use anyhow::{Result, anyhow, bail};
 use caio_keyring::OPEN_END;
 use caio_keyring::manifest::Manifest;
@@ -17,8 +15,9 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Map;
 
-use super::signer::{Ordered, Signer};
+use super::token::{self, Ordered};
 use crate::Outcome;
+use crate::signer::{KeyArg, KeyringSigner};
 use crate::time::{Clock, Instant, format_instant};
 
 /// Issue a license: sign a new CAIO-v2 token with PRIVATE and print it on stdout.
@@ -31,9 +30,11 @@ use crate::time::{Clock, Instant, format_instant};
 #[derive(Debug, Args)]
 pub struct IssueArgs {
     /// The private key: a PKCS#8 PEM file (private.pem from `keygen` or `openssl
-    /// genpkey`), readable by its owner only.
+    /// genpkey`) readable by its owner only, or the RFC 7512 URI of a key on a PKCS#11
+    /// token, e.g. 'pkcs11:token=caio;object=lic;type=private?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/caio/pin'
+    /// (module and PIN also from CAIO_PKCS11_MODULE and CAIO_PKCS11_PIN).
     #[arg(long, value_name = "PRIVATE")]
-    key: PathBuf,
+    key: KeyArg,
     /// The licensee (`sub`).
     #[arg(long, value_name = "NAME")]
     licensee: String,
@@ -91,7 +92,7 @@ impl IssueArgs {
             Some(id) => id,
             None => random_license_id()?,
         };
-        let Some(signer) = Signer::open(&manifest, &self.key, now)? else {
+        let Some(signer) = KeyringSigner::open(&manifest, &self.key, now)? else {
             return Ok(Outcome::CheckFailed);
         };
 
@@ -112,7 +113,7 @@ impl IssueArgs {
         if let Some(seats) = self.seats {
             payload.insert("seats".into(), seats.into());
         }
-        let token = signer.sign(&payload);
+        let token = token::sign(&signer, &payload)?;
 
         // Fail closed: at the first instant the license is meant to be valid, the
         // manifest's keyring must accept it, or nothing is printed.
@@ -182,7 +183,7 @@ fn hex_lower(bytes: &[u8]) -> String {
 
 /// Warns when the license would still be meant to be valid after its key's
 /// `not_after`: from then on it is an orphan, unless re-issued.
-fn warn_if_it_outlives_the_key(manifest: &Manifest, signer: &Signer<'_>, exp: Option<i64>) {
+fn warn_if_it_outlives_the_key(manifest: &Manifest, signer: &KeyringSigner<'_>, exp: Option<i64>) {
     let not_after = signer.entry().validity.not_after;
     if not_after == OPEN_END || exp.is_some_and(|exp| exp <= not_after) {
         return;

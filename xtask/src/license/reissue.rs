@@ -11,7 +11,10 @@
 //! Streaming and parallel: lines are read in chunks of [`CHUNK_LINES`], each chunk
 //! signed across every core with rayon and written in input order, so memory stays
 //! bounded whatever the input's size and the output lines match the good input lines
-//! one for one. The private key is read and checked once. The output file is written
+//! one for one. The private key is read and checked once; a key on a PKCS#11 token
+//! signs on the token, each worker thread through a session no other thread is using
+//! at the time ([`crate::signer::pkcs11`]), and a token that fails to sign stops the
+//! run with nothing written. The output file is written
 //! atomically ([`AtomicFile`]): it appears complete at the end, or not at all (an I/O
 //! error, an empty input); an existing file is replaced only then. It holds the good
 //! licenses even when some lines were rejected, and the exit status is then 1, so a
@@ -29,9 +32,10 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use super::LicenseLines;
-use super::signer::Signer;
+use super::token;
 use crate::Outcome;
 use crate::fsutil::AtomicFile;
+use crate::signer::{KeyArg, KeyringSigner};
 use crate::time::{Clock, format_instant};
 
 /// How many input lines are read, signed in parallel, and written at a time.
@@ -49,9 +53,10 @@ pub const CHUNK_LINES: usize = 2048;
 /// at all).
 #[derive(Debug, Args)]
 pub struct ReissueArgs {
-    /// The new private key: a PKCS#8 PEM file, readable by its owner only.
+    /// The new private key: a PKCS#8 PEM file readable by its owner only, or the RFC
+    /// 7512 URI of a key on a PKCS#11 token (see `license issue --help`).
     #[arg(long, value_name = "PRIVATE")]
-    key: PathBuf,
+    key: KeyArg,
     /// The licenses to re-issue, one per line, or `-` for stdin.
     #[arg(value_name = "INPUT")]
     input: PathBuf,
@@ -78,7 +83,7 @@ struct LineRejection {
 
 /// What re-issues one license: the new key, and the manifest's verdicts now.
 struct Reissuer<'a> {
-    signer: &'a Signer<'a>,
+    signer: &'a KeyringSigner<'a>,
     verifier: Verifier<'a>,
     now: i64,
 }
@@ -96,7 +101,7 @@ impl ReissueArgs {
             return Ok(Outcome::CheckFailed);
         };
         let now = clock.now();
-        let Some(signer) = Signer::open(&manifest, &self.key, now)? else {
+        let Some(signer) = KeyringSigner::open(&manifest, &self.key, now)? else {
             return Ok(Outcome::CheckFailed);
         };
         let reissuer = Reissuer {
@@ -122,10 +127,12 @@ impl ReissueArgs {
             if chunk.is_empty() {
                 break;
             }
+            // An error here is the signer's (a token that stopped signing): the run
+            // stops, and the output is not written.
             let results: Vec<Result<String, LineRejection>> = chunk
                 .par_iter()
                 .map(|(line, token)| reissuer.reissue(*line, token))
-                .collect();
+                .collect::<Result<_>>()?;
             total += chunk.len();
             for result in results {
                 match result {
@@ -191,8 +198,9 @@ impl ReissueArgs {
 }
 
 impl Reissuer<'_> {
-    /// Verifies one license and signs its payload anew, or says why not.
-    fn reissue(&self, line: usize, token: &[u8]) -> Result<String, LineRejection> {
+    /// Verifies one license and signs its payload anew, or says why not (the inner
+    /// error). The outer error is the signer's: nothing about this line.
+    fn reissue(&self, line: usize, token: &[u8]) -> Result<Result<String, LineRejection>> {
         let reject = |rejection: Rejection, context: &str| LineRejection {
             line,
             lid: rejection
@@ -204,17 +212,22 @@ impl Reissuer<'_> {
             reason: rejection.reason.code(),
             detail: format!("{context}{}", rejection.detail),
         };
-        let license = self.verifier.verify(token).map_err(|r| reject(r, ""))?;
+        let license = match self.verifier.verify(token) {
+            Ok(license) => license,
+            Err(r) => return Ok(Err(reject(r, ""))),
+        };
         let mut payload = license.payload().clone();
         payload.insert("kid".into(), self.signer.kid().to_string().into());
         payload.insert("iat".into(), self.now.into());
-        let reissued = self.signer.sign(&payload);
+        let reissued = token::sign(self.signer, &payload)?;
         // Fail closed: what is written must verify now, as the input did.
-        self.verifier.verify(&reissued).map_err(|r| LineRejection {
-            lid: Some(license.lid().to_owned()),
-            ..reject(r, "the re-issued license does not verify: ")
-        })?;
-        Ok(reissued)
+        Ok(match self.verifier.verify(&reissued) {
+            Ok(_) => Ok(reissued),
+            Err(r) => Err(LineRejection {
+                lid: Some(license.lid().to_owned()),
+                ..reject(r, "the re-issued license does not verify: ")
+            }),
+        })
     }
 }
 

@@ -8,10 +8,13 @@
 
 mod check;
 mod edit;
+mod endorse;
 mod hostile_manifests;
+mod hsm;
 mod keygen;
 mod license;
 mod reissue;
+mod release;
 mod rotation;
 mod show;
 
@@ -98,6 +101,9 @@ impl Fixture {
         std::fs::write(keys_dir.join("keyring.toml"), text).expect("manifest");
         let sh = Shell::new().expect("shell");
         sh.change_dir(dir.path());
+        // Empty means unset: the operator's PKCS#11 settings do not leak into tests.
+        sh.set_var("CAIO_PKCS11_MODULE", "");
+        sh.set_var("CAIO_PKCS11_PIN", "");
         Self { dir, sh }
     }
 

@@ -1,0 +1,547 @@
+//! `cargo xtask release` and `cargo xtask verify-artifact` end to end, on a copy of the
+//! workspace, as a fresh clone would run them.
+//!
+//! The copy holds the files git would commit (tracked, and untracked but not ignored),
+//! with `keys/` replaced by a generated keyring whose windows depend only on the year,
+//! so no test depends on today and the real `keys/` is never touched. The copy is its
+//! own git repository, so the statement's commit can be checked. It lives at a fixed
+//! place, `target/it-release/workspace`, and is synced file by file (unchanged files
+//! keep their mtimes), with its own `CARGO_TARGET_DIR` beside it: the release's
+//! `--remap-path-prefix` flags name the checkout, so a fixed path keeps them, and with
+//! them every compiled dependency, the same from one test run to the next. Only what
+//! changed is rebuilt.
+//!
+//! Reproducibility across checkouts (two full builds, minutes) is not tested here but
+//! by `scripts/check-reproducible.sh`, which CI runs as its own job.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use caio_keyring::manifest::Manifest;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use xshell::{Shell, cmd};
+
+use super::{Run, fingerprint, public_pem};
+
+/// The copy, released once by the first test that needs it.
+struct Released {
+    /// Held (an exclusive `flock`) until this test process exits: another `cargo test`
+    /// waits rather than syncing, committing or releasing the copy under this one.
+    _lock: std::fs::File,
+    /// The copy of the workspace.
+    workspace: PathBuf,
+    /// Its target directory.
+    target: PathBuf,
+    /// `HEAD` of the copy when it was released.
+    head: String,
+    /// The release (`dist/` in the copy).
+    dist: PathBuf,
+    /// The run of `cargo xtask release`.
+    run: Run,
+}
+
+/// The shared release.
+fn released() -> &'static Released {
+    static RELEASED: OnceLock<Released> = OnceLock::new();
+    RELEASED.get_or_init(|| {
+        let base = workspace_root().join("target").join("it-release");
+        let workspace = base.join("workspace");
+        let target = base.join("target");
+        std::fs::create_dir_all(&base).expect("target/it-release");
+        let lock = std::fs::File::create(base.join("lock")).expect("lock file");
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
+        sync_workspace(&workspace);
+        let head = commit_all(&workspace);
+        let run = cargo_xtask(&workspace, &target, &["release"], &[]);
+        Released {
+            _lock: lock,
+            dist: workspace.join("dist"),
+            workspace,
+            target,
+            head,
+            run,
+        }
+    })
+}
+
+#[test]
+fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
+    let r = released();
+    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
+
+    let files: BTreeSet<String> = std::fs::read_dir(&r.dist)
+        .expect("dist")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let expected: BTreeSet<String> = ["SHA256SUMS", "caio-verify", "release.intoto.json"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(files, expected);
+    let mode = std::fs::metadata(r.dist.join("caio-verify"))
+        .expect("binary")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+
+    // The real sha256sum is the referee of SHA256SUMS.
+    let sh = Shell::new().expect("shell");
+    sh.change_dir(&r.dist);
+    let checked = cmd!(sh, "sha256sum --check --strict SHA256SUMS")
+        .quiet()
+        .read()
+        .expect("sha256sum -c passes");
+    assert_eq!(checked, "caio-verify: OK");
+
+    let statement: Value = serde_json::from_str(
+        &std::fs::read_to_string(r.dist.join("release.intoto.json")).expect("statement"),
+    )
+    .expect("the statement is JSON");
+    let manifest =
+        Manifest::load(&r.workspace.join("keys").join("keyring.toml")).expect("manifest");
+    let keyring = manifest.keyring();
+    let binary = std::fs::read(r.dist.join("caio-verify")).expect("binary");
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        statement["predicateType"],
+        "https://caio.example/keyring-release/v1"
+    );
+    assert_eq!(
+        statement["subject"],
+        serde_json::json!([{"name": "caio-verify", "digest": {"sha256": hex::encode(Sha256::digest(&binary))}}])
+    );
+    let ring = &statement["predicate"]["keyring"];
+    assert_eq!(ring["fingerprint"], keyring.fingerprint().to_string());
+    assert_eq!(ring["serial"], keyring.serial());
+    assert_eq!(ring["channel"], "production");
+    assert_eq!(ring["runtime_override"], "deny");
+    let key = &keyring.keys()[0];
+    assert_eq!(ring["keys"][0]["id"], key.id().as_str());
+    assert_eq!(ring["keys"][0]["fingerprint"], fingerprint(7));
+    let (not_before, sign_until, not_after) = windows();
+    assert_eq!(ring["keys"][0]["not_before"], not_before);
+    assert_eq!(ring["keys"][0]["sign_until"], sign_until);
+    assert_eq!(ring["keys"][0]["not_after"], not_after);
+    assert_eq!(ring["bricking_horizon"], not_after);
+    assert_eq!(ring["revoked"], serde_json::json!([]));
+
+    let build = &statement["predicate"]["build"];
+    assert_eq!(build["git_commit"], r.head.as_str(), "a clean checkout");
+    let host = cmd!(sh, "rustc -vV").quiet().read().expect("rustc -vV");
+    let host = host
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("host line");
+    assert_eq!(build["target"], host);
+    assert_eq!(build["rustc"]["host"], host);
+    assert!(
+        build["rustc"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("rustc ")),
+        "{build}"
+    );
+    let text = std::fs::read_to_string(r.dist.join("release.intoto.json")).expect("statement");
+    assert!(
+        !text.contains(&*r.workspace.to_string_lossy()),
+        "no local path: {text}"
+    );
+
+    for step in [
+        "keys check",
+        "the manifest's keyring",
+        "PASS",
+        "release: wrote",
+    ] {
+        assert!(r.run.stderr.contains(step), "{step}:\n{}", r.run.stderr);
+    }
+}
+
+#[test]
+fn verify_artifact_passes_the_release_and_fails_a_tampered_copy() {
+    let r = released();
+    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
+    let manifest = r.workspace.join("keys").join("keyring.toml");
+    let released = r.dist.join("caio-verify");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tampered = dir.path().join("caio-verify-tampered");
+    let mut bytes = std::fs::read(&released).expect("binary");
+    let at = find_block(&bytes);
+    // A byte of the first key's public key: the digest no longer matches.
+    bytes[at + 28 + 1 + 16 + 1 + 5] ^= 0x01;
+    std::fs::write(&tampered, bytes).expect("tampered copy");
+
+    let gate = |args: &[&Path], json: bool| {
+        let mut all: Vec<&std::ffi::OsStr> = vec!["verify-artifact".as_ref()];
+        all.extend(args.iter().map(|p| p.as_os_str()));
+        if json {
+            all.push("--json".as_ref());
+        }
+        xtask(&manifest, &all)
+    };
+
+    let pass = gate(&[&released], false).expect(0);
+    assert!(pass.stdout.contains("PASS"), "{}", pass.stdout);
+
+    let fail = gate(&[&tampered], false).expect(1);
+    assert!(fail.stdout.contains("corrupt"), "{}", fail.stdout);
+
+    let both = gate(&[&tampered, &released], true).expect(1);
+    let report: Value = serde_json::from_str(&both.stdout).expect("one JSON document");
+    let statuses: Vec<&str> = report["artifacts"]
+        .as_array()
+        .expect("artifacts")
+        .iter()
+        .map(|a| a["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(statuses, ["fail", "pass"]);
+    assert_eq!(
+        report["artifacts"][0]["reasons"],
+        serde_json::json!(["corrupt_block"])
+    );
+
+    gate(&[&dir.path().join("missing")], false).expect(2);
+}
+
+#[test]
+fn verify_artifact_prints_what_caio_verify_check_prints() {
+    let r = released();
+    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
+    let manifest = r.workspace.join("keys").join("keyring.toml");
+    // How both commands name the manifest: from the workspace root, as given to check.
+    let label = manifest
+        .strip_prefix(workspace_root())
+        .expect("the copy is under target/");
+    let released = r.dist.join("caio-verify");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"no block here").expect("file");
+    let summary_xtask = dir.path().join("xtask.md");
+    let summary_check = dir.path().join("check.md");
+
+    for json in [false, true] {
+        let mut args: Vec<&std::ffi::OsStr> = vec![released.as_os_str(), empty.as_os_str()];
+        if json {
+            args.push("--json".as_ref());
+        }
+        let sh = Shell::new().expect("shell");
+        sh.change_dir(workspace_root());
+        let xtask_exe = env!("CARGO_BIN_EXE_xtask");
+        let theirs_args = args.clone();
+        let ours = cmd!(sh, "{xtask_exe} verify-artifact {args...}")
+            .env("CAIO_KEYRING", &manifest)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary_xtask)
+            .quiet()
+            .ignore_status()
+            .output()
+            .expect("xtask runs");
+        let theirs = cmd!(sh, "{released} check {theirs_args...} --manifest {label}")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary_check)
+            .env("RUST_LOG", "off")
+            .quiet()
+            .ignore_status()
+            .output()
+            .expect("caio-verify runs");
+        assert_eq!(ours.status.code(), Some(1));
+        assert_eq!(theirs.status.code(), Some(1));
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(
+            text(&ours.stdout),
+            text(&theirs.stdout),
+            "stdout, json={json}"
+        );
+        assert_eq!(
+            text(&ours.stderr),
+            text(&theirs.stderr),
+            "stderr, json={json}"
+        );
+        let annotations = if json { &ours.stderr } else { &ours.stdout };
+        assert!(text(annotations).contains("::error file="), "json={json}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&summary_xtask).expect("summary"),
+        std::fs::read_to_string(&summary_check).expect("summary"),
+    );
+}
+
+#[test]
+fn verify_artifact_without_a_path_is_a_usage_error() {
+    let fixture = super::Fixture::one_key();
+    let run = fixture.xtask(&["verify-artifact"]).expect(2);
+    assert!(run.stderr.contains("PATH"), "{}", run.stderr);
+    let run = fixture
+        .xtask(&["verify-artifact", "no-such-file"])
+        .expect(2);
+    assert!(run.stdout.contains("unreadable"), "{}", run.stdout);
+}
+
+#[test]
+fn release_refuses_a_development_keyring_unless_allowed() {
+    let r = released();
+    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = dir.path().join("keys");
+    write_keyring(&keys, "development");
+    let manifest = keys.join("keyring.toml");
+    let out = dir.path().join("dist");
+    let env = [("CAIO_KEYRING", manifest.as_os_str())];
+
+    let refused = cargo_xtask(
+        &r.workspace,
+        &r.target,
+        &["release", "--out", path_str(&out)],
+        &env,
+    )
+    .expect(1);
+    assert!(
+        refused.stderr.contains("development keyring"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!out.exists(), "nothing written");
+
+    // An untracked file makes the checkout dirty, and the statement says so.
+    let scratch = r.workspace.join("scratch.txt");
+    std::fs::write(&scratch, b"not committed").expect("scratch");
+    let allowed = cargo_xtask(
+        &r.workspace,
+        &r.target,
+        &["release", "--allow-development", "--out", path_str(&out)],
+        &env,
+    );
+    std::fs::remove_file(&scratch).expect("scratch");
+    let allowed = allowed.expect(0);
+    assert!(allowed.stderr.contains("PASS"), "{}", allowed.stderr);
+    let statement: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("release.intoto.json")).expect("statement"),
+    )
+    .expect("JSON");
+    assert_eq!(statement["predicate"]["keyring"]["channel"], "development");
+    assert_eq!(
+        statement["predicate"]["build"]["git_commit"],
+        format!("{}-dirty", r.head)
+    );
+    // The gate holds a development build to the same flag.
+    let dev_binary = out.join("caio-verify");
+    xtask(
+        &manifest,
+        &["verify-artifact".as_ref(), dev_binary.as_os_str()],
+    )
+    .expect(1);
+    xtask(
+        &manifest,
+        &[
+            "verify-artifact".as_ref(),
+            dev_binary.as_os_str(),
+            "--allow-development".as_ref(),
+        ],
+    )
+    .expect(0);
+}
+
+#[test]
+fn release_never_deletes_files_it_did_not_write() {
+    let r = released();
+    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, b"keep me").expect("notes");
+    let run = cargo_xtask(
+        &r.workspace,
+        &r.target,
+        &["release", "--out", path_str(dir.path())],
+        &[],
+    )
+    .expect(2);
+    assert!(run.stderr.contains("notes.txt"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("Compiling caio-verify"),
+        "refused before building"
+    );
+    assert_eq!(std::fs::read(&notes).expect("notes"), b"keep me");
+}
+
+/// The real workspace root.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the workspace")
+        .to_owned()
+}
+
+/// `cargo xtask ARGS...` in `workspace`, building into `target`.
+fn cargo_xtask(
+    workspace: &Path,
+    target: &Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Run {
+    let sh = Shell::new().expect("shell");
+    sh.change_dir(workspace);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = cmd!(sh, "{cargo} xtask {args...}")
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("CAIO_KEYRING")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .quiet()
+        .ignore_status();
+    for (key, value) in env {
+        command = command.env(key, value);
+    }
+    let output = command.output().expect("cargo runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The xtask under test (not the copy's), with `CAIO_KEYRING=manifest`.
+fn xtask(manifest: &Path, args: &[&std::ffi::OsStr]) -> Run {
+    let sh = Shell::new().expect("shell");
+    let exe = env!("CARGO_BIN_EXE_xtask");
+    let output = cmd!(sh, "{exe} {args...}")
+        .env("CAIO_KEYRING", manifest)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .quiet()
+        .ignore_status()
+        .output()
+        .expect("xtask runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temporary paths")
+}
+
+/// Makes `copy` hold exactly the files of the real workspace that git would commit,
+/// except `keys/`, which holds the generated keyring. Files already equal are left
+/// alone, so cargo sees them unchanged.
+fn sync_workspace(copy: &Path) {
+    let root = workspace_root();
+    let sh = Shell::new().expect("shell");
+    sh.change_dir(&root);
+    let listed = cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
+        .quiet()
+        .read()
+        .expect("git ls-files (the tests run in a git checkout)");
+    let mut wanted = BTreeSet::new();
+    for name in listed.split('\0').filter(|n| !n.is_empty()) {
+        let source = root.join(name);
+        if name.starts_with("keys/") || !source.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&source).expect("read a workspace file");
+        let mode = std::fs::metadata(&source).expect("metadata").permissions();
+        write_if_changed(&copy.join(name), &bytes);
+        std::fs::set_permissions(copy.join(name), mode).expect("permissions");
+        wanted.insert(PathBuf::from(name));
+    }
+    write_keyring(&copy.join("keys"), "production");
+    for name in ["keys/keyring.toml", "keys/caio-test.pem"] {
+        wanted.insert(PathBuf::from(name));
+    }
+    // Whatever the workspace no longer has goes.
+    let mut stack = vec![copy.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(copy).expect("inside").to_owned();
+            if [".git", "target", "dist"]
+                .iter()
+                .any(|skip| relative == Path::new(skip))
+            {
+                continue;
+            }
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(path);
+            } else if !wanted.contains(&relative) {
+                std::fs::remove_file(&path).expect("remove a stale file");
+            }
+        }
+    }
+}
+
+/// Commits everything in `workspace` (a git repository of its own, made on first use)
+/// and returns the commit.
+fn commit_all(workspace: &Path) -> String {
+    let sh = Shell::new().expect("shell");
+    sh.change_dir(workspace);
+    if !workspace.join(".git").exists() {
+        cmd!(sh, "git init -q").quiet().run().expect("git init");
+    }
+    cmd!(sh, "git add -A").quiet().run().expect("git add");
+    cmd!(
+        sh,
+        "git -c user.name=xtask-tests -c user.email=tests@caio.invalid -c commit.gpgsign=false commit -q --allow-empty -m fixture"
+    )
+    .quiet()
+    .run()
+    .expect("git commit");
+    cmd!(sh, "git rev-parse HEAD").quiet().read().expect("HEAD")
+}
+
+/// The generated key's windows: from 1 January of this year, signing for 800 days and
+/// verifying 100 more. Every day of the year passes `keys check` under the shipped
+/// policy (lifetime 825 days, support window 365 days), and the keyring, hence the
+/// build, changes once a year.
+fn windows() -> (String, String, String) {
+    let utc = jiff::tz::Offset::UTC;
+    let year = utc.to_datetime(jiff::Timestamp::now()).year();
+    let start = utc
+        .to_timestamp(jiff::civil::date(year, 1, 1).at(0, 0, 0, 0))
+        .expect("1 January");
+    let day = jiff::SignedDuration::from_hours(24);
+    let sign_until = start + day * 800;
+    let not_after = sign_until + day * 100;
+    (
+        start.to_string(),
+        sign_until.to_string(),
+        not_after.to_string(),
+    )
+}
+
+/// Writes `dir/keyring.toml` (the shipped policy, one key `caio-test` of seed 7, the
+/// given channel) and its PEM, leaving files that already hold those bytes untouched.
+fn write_keyring(dir: &Path, channel: &str) {
+    let (not_before, sign_until, not_after) = windows();
+    let manifest = format!(
+        "version = 1\nserial = 3\nchannel = \"{channel}\"\n\n{policy}\n[[key]]\nid = \"caio-test\"\nalgorithm = \"ed25519\"\npublic_key = \"caio-test.pem\"\nfingerprint = \"{fp}\"\nnot_before = {not_before}\nsign_until = {sign_until}\nnot_after = {not_after}\n",
+        policy = super::POLICY,
+        fp = fingerprint(7),
+    );
+    write_if_changed(&dir.join("keyring.toml"), manifest.as_bytes());
+    write_if_changed(&dir.join("caio-test.pem"), public_pem(7).as_bytes());
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return;
+    }
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// The offset of the one keyring block in `bytes`.
+fn find_block(bytes: &[u8]) -> usize {
+    let needle = caio_keyring::block::scan_prefix();
+    let hits: Vec<usize> = bytes
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(hits.len(), 1, "one block in the release binary: {hits:?}");
+    hits[0]
+}
