@@ -109,3 +109,48 @@ fn no_private_key_under_keys() {
         .collect();
     assert_none(offenders, "private keys under keys/");
 }
+
+/// The subcommand names in a clap `--help` page's `Commands:` section.
+fn subcommands(args: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .arg("--help")
+        .output()
+        .expect("xtask --help runs");
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|name| name != "help")
+        .collect()
+}
+
+#[test]
+fn every_xtask_command_is_documented_in_the_readme() {
+    let readme = fs::read_to_string(root().join("README.md")).expect("README.md");
+    let mut offenders = Vec::new();
+    let top = subcommands(&[]);
+    assert!(top.len() >= 5, "parsed no commands from --help: {top:?}");
+    for command in top {
+        let nested = subcommands(&[command.as_str()]);
+        if nested.is_empty() {
+            if !readme.contains(&format!("cargo xtask {command}")) {
+                offenders.push(format!("cargo xtask {command}"));
+            }
+        }
+        for sub in nested {
+            // A row may list siblings after a slash: `keys retire ID` / `keys revoke ID`.
+            let spelled = [
+                format!("cargo xtask {command} {sub}"),
+                format!("`{command} {sub}"),
+                format!("{command} {sub} "),
+            ];
+            if !spelled.iter().any(|s| readme.contains(s.as_str())) {
+                offenders.push(format!("cargo xtask {command} {sub}"));
+            }
+        }
+    }
+    assert_none(offenders, "commands missing from README.md");
+}
