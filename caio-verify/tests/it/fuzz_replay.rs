@@ -87,7 +87,10 @@ fn block_corpus_decodes_canonically_or_not_at_all() {
             }
         }
     }
-    assert!(accepted >= 2, "the production seed decodes as it is and resealed");
+    assert!(
+        accepted >= 2,
+        "the production seed decodes as it is and resealed"
+    );
 }
 
 #[test]
