@@ -5,6 +5,7 @@
 //! everything checked out, 1 when a check failed, 2 for a usage or I/O error. The
 //! commands share the `caio-keyring` model and never re-parse the manifest themselves.
 
+mod bench;
 mod fsutil;
 mod keygen;
 mod keys;
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    // Takes its help from the doc of `BenchArgs`.
+    Bench(bench::BenchArgs),
     // Takes its help from the doc of `KeygenArgs`.
     Keygen(keygen::KeygenArgs),
     /// Inspect and edit keys/keyring.toml: list, check, timeline, add, rotate, retire,
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Bench(args) => args.run(),
         Command::Keygen(args) => args.run(),
         Command::Keys(args) => args.run(),
         Command::License(args) => args.run(),
