@@ -40,7 +40,9 @@ use caio_verify::artifact::{Gate, GateOptions, Limits, Status, keyring_json};
 use clap::Args;
 use xshell::{Shell, cmd};
 
-use crate::verify_artifact::{self, GithubEnv, Streams};
+use caio_verify::artifact::GithubEnv;
+
+use crate::verify_artifact::{self, Streams};
 use crate::{Outcome, keys, workspace};
 
 /// Build, gate and package the release binaries into dist/.

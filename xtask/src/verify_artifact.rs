@@ -5,14 +5,15 @@
 //! this module only picks the manifest (`keys/keyring.toml`, or `CAIO_KEYRING`) and
 //! prints the report exactly as `caio-verify check` does: text or JSON on stdout,
 //! `::error` annotations when `GITHUB_ACTIONS=true` (on stderr with `--json`), a
-//! Markdown table appended to `GITHUB_STEP_SUMMARY`. It decides no verdict.
+//! Markdown table appended to `GITHUB_STEP_SUMMARY` (all through the library's
+//! `GateReport::write_to`, which `caio-verify check` uses too). It decides no verdict.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use caio_keyring::manifest::Manifest;
-use caio_verify::artifact::{Gate, GateOptions, GateReport, Limits, Status};
+use caio_verify::artifact::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
 use clap::Args;
 
 use crate::{Outcome, workspace};
@@ -53,15 +54,6 @@ pub struct VerifyArtifactArgs {
     allow_development: bool,
 }
 
-/// What GitHub Actions asks of a gate, read from the environment.
-#[derive(Debug, Clone, Default)]
-pub struct GithubEnv {
-    /// `GITHUB_ACTIONS=true`: print `::error` workflow commands.
-    pub annotations: bool,
-    /// `GITHUB_STEP_SUMMARY`: the file to append a Markdown summary to.
-    pub step_summary: Option<PathBuf>,
-}
-
 /// Where a report goes: results to `out`, diagnostics to `err`. `release` passes
 /// stderr for both, since its product is the `dist/` directory.
 pub struct Streams<'a> {
@@ -92,18 +84,6 @@ impl VerifyArtifactArgs {
     }
 }
 
-impl GithubEnv {
-    /// Reads `GITHUB_ACTIONS` and `GITHUB_STEP_SUMMARY`.
-    pub fn from_process() -> Self {
-        Self {
-            annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
-            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
-        }
-    }
-}
-
 /// The manifest as messages and annotations name it: relative to the workspace root
 /// when it is inside it (`keys/keyring.toml`, which GitHub shows on the file in a pull
 /// request), else as it is.
@@ -123,33 +103,9 @@ pub fn emit(
     streams: Streams<'_>,
 ) -> Result<Outcome> {
     let Streams { out, err } = streams;
-    if json {
-        let text = serde_json::to_string_pretty(&report.to_json())?;
-        writeln!(out, "{text}").context("cannot write the report to stdout")?;
-    } else {
-        write!(out, "{}", report.human()).context("cannot write the report to stdout")?;
-    }
-    if github.annotations {
-        let annotations: &mut dyn Write = if json { &mut *err } else { &mut *out };
-        for line in report.github_annotations() {
-            writeln!(annotations, "{line}").context("cannot write a GitHub annotation")?;
-        }
-    }
-    if let Some(path) = &github.step_summary {
-        let appended = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut file| writeln!(file, "{}", report.markdown_summary()));
-        if let Err(e) = appended {
-            writeln!(
-                err,
-                "warning: cannot append the job summary to {}: {e}",
-                path.display()
-            )
-            .context("cannot write to stderr")?;
-        }
-    }
+    report
+        .write_to(json, github, out, err)
+        .context("cannot write the report")?;
     Ok(match report.status() {
         Status::Pass => Outcome::Ok,
         Status::Fail => Outcome::CheckFailed,

@@ -3,11 +3,13 @@
 //! `caio-verify check`, `caio-verify inspect` and `cargo xtask verify-artifact`, so the
 //! three cannot drift apart.
 //!
-//! Rendering only: every function returns a `String` (or lines) and the caller chooses
-//! where it goes. The JSON field names and the reason codes are an interface (CI scripts
+//! Rendering, plus [`GateReport::write_to`], the one routing of those renderings that
+//! every gate command shares (which stream, when to annotate, the step summary). The JSON field names and the reason codes are an interface (CI scripts
 //! read them, `docs/gate.md` lists them); the human text is for people and may change.
 
 use std::fmt::Write as _;
+use std::io;
+use std::path::PathBuf;
 
 use caio_keyring::{Keyring, OPEN_END, TrustedKey, Validity};
 use serde_json::{Value, json};
@@ -17,7 +19,71 @@ use super::{
     ArtifactVerdict, Change, Failure, GateReport, JudgedFinding, KeyDifference, KeyringDiff, Status,
 };
 
+/// What GitHub Actions asks of a gate, read from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct GithubEnv {
+    /// `GITHUB_ACTIONS=true`: print `::error` workflow commands.
+    pub annotations: bool,
+    /// `GITHUB_STEP_SUMMARY`: the file to append a Markdown summary to.
+    pub step_summary: Option<PathBuf>,
+}
+
+impl GithubEnv {
+    /// Reads `GITHUB_ACTIONS` and `GITHUB_STEP_SUMMARY`.
+    pub fn from_process() -> Self {
+        Self {
+            annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+}
+
 impl GateReport {
+    /// Writes the report as every gate command does: text (or with `json` one JSON
+    /// document) to `out`; `::error` annotations when `github` asks, to `out`, or to
+    /// `err` beside a JSON report so that `out` stays one document; a Markdown table
+    /// appended to the step summary, where a failure to append is a warning on `err`,
+    /// never a change of verdict. Fails only when `out` or `err` cannot be written.
+    pub fn write_to(
+        &self,
+        json: bool,
+        github: &GithubEnv,
+        out: &mut dyn io::Write,
+        err: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        if json {
+            let text = serde_json::to_string_pretty(&self.to_json()).map_err(io::Error::other)?;
+            writeln!(out, "{text}")?;
+        } else {
+            write!(out, "{}", self.human())?;
+        }
+        if github.annotations {
+            let annotations: &mut dyn io::Write = if json { &mut *err } else { &mut *out };
+            for line in self.github_annotations() {
+                writeln!(annotations, "{line}")?;
+            }
+        }
+        if let Some(path) = &github.step_summary {
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut file| {
+                    io::Write::write_fmt(&mut file, format_args!("{}\n", self.markdown_summary()))
+                });
+            if let Err(e) = appended {
+                writeln!(
+                    err,
+                    "warning: cannot append the job summary to {}: {e}",
+                    path.display()
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// One JSON document describing the whole run (see `docs/gate.md` for the shape).
     /// Against a manifest, found keyrings are shown by fingerprint, serial, channel and
     /// runtime override; without one (`inspect`), in full, keys and windows included.

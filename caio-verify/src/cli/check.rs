@@ -6,11 +6,10 @@
 //! JSON), GitHub workflow annotations, the job summary, and the outcome. The verdicts
 //! themselves come from `caio_verify::artifact`; nothing here decides one.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use caio_verify::artifact::{Gate, GateOptions, GateReport, Limits, Status};
+use caio_verify::artifact::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
 use caio_verify::caio_keyring::manifest::Manifest;
 
 use super::{Io, Outcome};
@@ -55,15 +54,6 @@ pub struct CheckArgs {
     allow_development: bool,
 }
 
-/// What GitHub Actions asks of a gate, read from the environment.
-#[derive(Debug, Clone, Default)]
-pub struct GithubEnv {
-    /// `GITHUB_ACTIONS=true`: print `::error` workflow commands.
-    pub annotations: bool,
-    /// `GITHUB_STEP_SUMMARY`: the file to append a Markdown summary to.
-    pub step_summary: Option<PathBuf>,
-}
-
 impl CheckArgs {
     pub fn run(self, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
         self.run_with(io, &GithubEnv::from_process())
@@ -85,18 +75,6 @@ impl CheckArgs {
     }
 }
 
-impl GithubEnv {
-    /// Reads `GITHUB_ACTIONS` and `GITHUB_STEP_SUMMARY`.
-    pub fn from_process() -> Self {
-        Self {
-            annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
-            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
-        }
-    }
-}
-
 /// Prints `report` (text or JSON), the GitHub annotations and summary that `github`
 /// asks for, and returns the outcome.
 pub fn emit(
@@ -105,37 +83,9 @@ pub fn emit(
     github: &GithubEnv,
     io: &mut Io<'_>,
 ) -> anyhow::Result<Outcome> {
-    if json {
-        let text = serde_json::to_string_pretty(&report.to_json())?;
-        writeln!(io.stdout, "{text}").context("cannot write the report to stdout")?;
-    } else {
-        write!(io.stdout, "{}", report.human()).context("cannot write the report to stdout")?;
-    }
-    if github.annotations {
-        let out = if json {
-            &mut *io.stderr
-        } else {
-            &mut *io.stdout
-        };
-        for line in report.github_annotations() {
-            writeln!(out, "{line}").context("cannot write a GitHub annotation")?;
-        }
-    }
-    if let Some(path) = &github.step_summary {
-        let appended = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut file| writeln!(file, "{}", report.markdown_summary()));
-        if let Err(e) = appended {
-            writeln!(
-                io.stderr,
-                "warning: cannot append the job summary to {}: {e}",
-                path.display()
-            )
-            .context("cannot write to stderr")?;
-        }
-    }
+    report
+        .write_to(json, github, &mut *io.stdout, &mut *io.stderr)
+        .context("cannot write the report")?;
     Ok(match report.status() {
         Status::Pass => Outcome::Success,
         Status::Fail => Outcome::Failure,

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use caio_verify::artifact::{Gate, Limits};
 
-use super::check::{GithubEnv, emit};
+use caio_verify::artifact::GithubEnv;
+
+use super::check::emit;
 use super::{Io, Outcome};
 
 /// Show the keyring blocks found in artifacts.
