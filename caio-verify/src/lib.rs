@@ -114,4 +114,6 @@ pub use caio_pubkey_macro::embed_keyring;
 pub use embedded::EmbeddedKeyring;
 pub use endorsement::{Endorsement, EndorsementError};
 pub use runtime::{EffectiveKeyring, KeySource, RuntimeKey, RuntimeKeyError};
-pub use verify::{DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerifiedLicense, Verifier};
+pub use verify::{
+    DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerdictJson, VerifiedLicense, Verifier,
+};

@@ -15,11 +15,10 @@ use std::ops::Range;
 
 use anyhow::{Context as _, bail};
 use caio_verify::{
-    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection, VerifiedLicense, Verifier,
+    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection, VerdictJson,
+    VerifiedLicense, Verifier,
 };
 use rayon::prelude::*;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::{Io, Outcome, instant};
 
@@ -48,22 +47,6 @@ pub struct LicenseArgs {
     /// key's windows)
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LEEWAY_SECS)]
     leeway: u64,
-}
-
-/// One result line of `--json`.
-#[derive(Debug, Serialize)]
-struct JsonResult<'a> {
-    valid: bool,
-    /// The reason code, `null` when valid.
-    reason: Option<&'static str>,
-    /// What exactly is wrong, `null` when valid; for people, not stable.
-    detail: Option<&'a str>,
-    /// The fingerprint the license named, once it parsed as one.
-    kid: Option<String>,
-    /// The id of the embedded key with that fingerprint, if there is one.
-    key_id: Option<&'a str>,
-    /// The payload, only when its signature verified.
-    payload: Option<&'a Map<String, Value>>,
 }
 
 impl LicenseArgs {
@@ -206,24 +189,12 @@ fn json_line(
     result: &Result<VerifiedLicense, Rejection>,
     out: &mut Vec<u8>,
 ) -> anyhow::Result<()> {
-    let line = match result {
-        Ok(license) => JsonResult {
-            valid: true,
-            reason: None,
-            detail: None,
-            kid: Some(license.fingerprint().to_string()),
-            key_id: Some(license.key_id().as_str()),
-            payload: Some(license.payload()),
-        },
-        Err(rejection) => JsonResult {
-            valid: false,
-            reason: Some(rejection.reason.code()),
-            detail: Some(&rejection.detail),
-            kid: rejection.kid.map(|fp| fp.to_string()),
-            key_id: rejection.kid.and_then(|fp| key_id(keys, fp)),
-            payload: rejection.signed_payload.as_deref(),
-        },
-    };
+    let rejected_key_id = result
+        .as_ref()
+        .err()
+        .and_then(|r| r.kid)
+        .and_then(|fp| key_id(keys, fp));
+    let line = VerdictJson::new(result, rejected_key_id);
     serde_json::to_writer(out, &line).context("cannot write a result as JSON")
 }
 
@@ -278,6 +249,7 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, RuntimeKeyVar};
     use caio_verify::{DecodeError, Keyring};
+    use serde_json::Value;
 
     const SECRET: [u8; 32] = [5; 32];
 

@@ -9,10 +9,10 @@
 use std::io::{BufRead, BufWriter, Write};
 
 use anyhow::{Context, Result, bail};
-use caio_verify::{DEFAULT_LEEWAY_SECS, Keyring, Options, Rejection, VerifiedLicense, Verifier};
+use caio_verify::{
+    DEFAULT_LEEWAY_SECS, Keyring, Options, Rejection, VerdictJson, VerifiedLicense, Verifier,
+};
 use clap::Args;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::Outcome;
 use crate::time::{Clock, Instant};
@@ -40,23 +40,6 @@ pub struct VerifyArgs {
     /// key's windows).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LEEWAY_SECS)]
     leeway: u64,
-}
-
-/// One result line of `--json`: the fields and their order are those of
-/// `caio-verify license --json`.
-#[derive(Debug, Serialize)]
-pub struct JsonResult<'a> {
-    valid: bool,
-    /// The reason code, `null` when valid.
-    reason: Option<&'static str>,
-    /// What exactly is wrong, `null` when valid; for people, not stable.
-    detail: Option<&'a str>,
-    /// The fingerprint the license named, once it parsed as one.
-    kid: Option<String>,
-    /// The id of the keyring's key with that fingerprint, if there is one.
-    key_id: Option<&'a str>,
-    /// The payload, only when its signature verified.
-    payload: Option<&'a Map<String, Value>>,
 }
 
 impl VerifyArgs {
@@ -117,27 +100,13 @@ impl VerifyArgs {
 
 /// The `--json` line for one result.
 pub fn json_line(keyring: &Keyring, result: &Result<VerifiedLicense, Rejection>) -> String {
-    let line = match result {
-        Ok(license) => JsonResult {
-            valid: true,
-            reason: None,
-            detail: None,
-            kid: Some(license.fingerprint().to_string()),
-            key_id: Some(license.key_id().as_str()),
-            payload: Some(license.payload()),
-        },
-        Err(rejection) => JsonResult {
-            valid: false,
-            reason: Some(rejection.reason.code()),
-            detail: Some(&rejection.detail),
-            kid: rejection.kid.map(|fp| fp.to_string()),
-            key_id: rejection
-                .kid
-                .and_then(|fp| keyring.key_by_fingerprint(&fp))
-                .map(|key| key.id().as_str()),
-            payload: rejection.signed_payload.as_deref(),
-        },
-    };
+    let rejected_key_id = result
+        .as_ref()
+        .err()
+        .and_then(|r| r.kid)
+        .and_then(|fp| keyring.key_by_fingerprint(&fp))
+        .map(|key| key.id().as_str());
+    let line = VerdictJson::new(result, rejected_key_id);
     // Strings, integers and JSON values always serialize.
     serde_json::to_string(&line).unwrap_or_else(|_| unreachable!("a result always serializes"))
 }
