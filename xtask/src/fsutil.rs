@@ -5,7 +5,8 @@
 //! new ones, never a mix. [`create_new`] makes a file that did not exist, with its
 //! permission bits set at creation, so a private key is never readable by others even
 //! for an instant. [`AtomicFile`] is the streaming form of [`write_atomic`], for output
-//! too large to hold in memory. Nothing here decides what to write.
+//! too large to hold in memory. [`DirLock`] serializes the processes that edit the
+//! files of one directory. Nothing here decides what to write.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -36,10 +37,15 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Starts replacing `path`; the old file's permission bits are kept (a new file
     /// gets 0644).
+    /// The temporary file is named `.<file name>.<random>.tmp`, so one left behind by
+    /// a killed process says what it was for (see [`stale_temporaries`]).
     pub fn create(path: &Path) -> Result<Self> {
         let dir = parent_dir(path);
         let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-        let tmp = tempfile::NamedTempFile::new_in(dir)
+        let tmp = tempfile::Builder::new()
+            .prefix(&temporary_prefix(path))
+            .suffix(TEMPORARY_SUFFIX)
+            .tempfile_in(dir)
             .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
         Ok(Self {
             path: path.to_owned(),
@@ -50,6 +56,12 @@ impl AtomicFile {
 
     /// Flushes, fsyncs and renames the file into place, then fsyncs the directory.
     pub fn commit(self) -> Result<()> {
+        self.sync()?.replace()
+    }
+
+    /// The first half of [`AtomicFile::commit`]: flushes and fsyncs the temporary file,
+    /// whose bytes are then complete on disk but not yet in place.
+    pub fn sync(self) -> Result<SyncedFile> {
         let dir = parent_dir(&self.path).to_owned();
         let tmp = self
             .writer
@@ -62,10 +74,97 @@ impl AtomicFile {
                 Ok(tmp)
             })
             .with_context(|| format!("cannot write a temporary file in {}", dir.display()))?;
-        tmp.persist(&self.path)
+        Ok(SyncedFile {
+            path: self.path,
+            tmp,
+        })
+    }
+}
+
+/// A complete, fsynced temporary file waiting to replace its target; dropped without
+/// [`SyncedFile::replace`], it is deleted and the target untouched.
+pub struct SyncedFile {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+}
+
+impl SyncedFile {
+    /// Renames the file into place (one atomic step), then fsyncs the directory.
+    pub fn replace(self) -> Result<()> {
+        let dir = parent_dir(&self.path).to_owned();
+        self.tmp
+            .persist(&self.path)
             .map_err(|e| e.error)
             .with_context(|| format!("cannot replace {}", self.path.display()))?;
         sync_dir(&dir)
+    }
+}
+
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+fn temporary_prefix(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    format!(".{name}.")
+}
+
+/// The temporary files an [`AtomicFile`] for `path` left behind when its process was
+/// killed before the rename. Only safe to delete while holding the [`DirLock`] every
+/// writer of `path` takes.
+pub fn stale_temporaries(path: &Path) -> Result<Vec<PathBuf>> {
+    let dir = parent_dir(path);
+    let prefix = temporary_prefix(path);
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix)
+            && name.ends_with(TEMPORARY_SUFFIX)
+            && name.len() > prefix.len() + TEMPORARY_SUFFIX.len()
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            found.push(entry.path());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// An exclusive `flock` on a directory, held until dropped.
+///
+/// The lock belongs to the open file description, so the kernel drops it when the
+/// process exits or is killed: a crashed edit never leaves a stale lock behind, which
+/// a lock *file* created with `O_EXCL` would. Locking the directory rather than the
+/// manifest matters because every edit replaces the manifest with a new inode, which
+/// a lock on the old one would not cover.
+pub struct DirLock {
+    _dir: File,
+}
+
+impl DirLock {
+    /// Takes the lock on `dir`, calling `on_wait` once first if another process holds
+    /// it, and then waiting for it.
+    pub fn acquire(dir: &Path, on_wait: impl FnOnce()) -> Result<Self> {
+        use rustix::fs::{FlockOperation, flock};
+        use rustix::io::Errno;
+
+        let file = File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+        let context = || format!("cannot lock {}", dir.display());
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(e) if e == Errno::WOULDBLOCK => {
+                on_wait();
+                loop {
+                    match flock(&file, FlockOperation::LockExclusive) {
+                        Ok(()) => break,
+                        Err(e) if e == Errno::INTR => {}
+                        Err(e) => return Err(std::io::Error::from(e)).with_context(context),
+                    }
+                }
+            }
+            Err(e) => return Err(std::io::Error::from(e)).with_context(context),
+        }
+        Ok(Self { _dir: file })
     }
 }
 

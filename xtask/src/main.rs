@@ -12,6 +12,7 @@ mod keys;
 mod license;
 mod release;
 mod signer;
+mod test_hook;
 mod time;
 mod verify_artifact;
 mod workspace;

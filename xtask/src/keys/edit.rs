@@ -5,11 +5,23 @@
 //! bumps `serial`, runs the very checks the build runs on the new text (with the PEM
 //! files the edit will create), and only then writes: PEM files first (never over an
 //! existing file), the manifest atomically, and files the manifest no longer names
-//! last. A crash at any point leaves a manifest the build accepts. With `--dry-run` it
-//! prints the change as a diff and writes nothing. The commands that use it live in
-//! `add.rs` and `lifecycle.rs`; this module decides nothing about windows or policy.
+//! last. With `--dry-run` it prints the change as a diff and writes nothing. The
+//! commands that use it live in `add.rs` and `lifecycle.rs`; this module decides
+//! nothing about windows or policy.
+//!
+//! A kill at any point leaves the old manifest or the new one, byte for byte, and one
+//! the build accepts: before the rename nothing the manifest names has changed, after
+//! it only files it no longer names are left to delete. What a kill can leave behind
+//! is harmless to the build: a temporary `.keyring.toml.*.tmp` (the next edit deletes
+//! it, under the lock), a new PEM file no key names yet (`keys check` names it, and a
+//! rerun of the same edit takes it up), a PEM file no key names any more (`keys check`
+//! names it, to delete by hand). Edits of one directory are serialized by
+//! an exclusive lock on it, taken before the manifest is read and held until the edit
+//! is written, so two concurrent edits cannot lose one another's change. The
+//! `test_hook::pause` points let the tests kill an edit at each of these steps.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -18,8 +30,9 @@ use clap::Args;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
 use super::{policy, print_manifest_errors, timeline};
+use crate::fsutil::{AtomicFile, DirLock};
 use crate::time::{Clock, format_instant};
-use crate::{Outcome, fsutil};
+use crate::{Outcome, fsutil, test_hook};
 
 /// The flags every editing command shares.
 #[derive(Debug, Clone, Copy, Args)]
@@ -36,9 +49,14 @@ pub struct Edit {
     doc: DocumentMut,
     manifest: Manifest,
     create: BTreeMap<PathBuf, Vec<u8>>,
+    /// Files of `create` that already exist with exactly those bytes, left by an
+    /// interrupted run of the same edit.
+    reuse: BTreeSet<PathBuf>,
     delete: Vec<PathBuf>,
     summary: Vec<String>,
     show_timeline: bool,
+    /// Held from before the manifest is read until the edit is dropped.
+    _lock: DirLock,
 }
 
 /// The order of a key's fields, as `docs/format.md` writes them.
@@ -56,7 +74,33 @@ const KEY_FIELDS: [&str; 8] = [
 impl Edit {
     /// Reads the manifest at `path`. A manifest the build rejects cannot be edited: its
     /// errors are printed and `Ok(None)` returned.
+    ///
+    /// Takes the directory's edit lock first (waiting, with a message, while another
+    /// edit holds it), then deletes the temporary files a killed edit left.
     pub fn open(path: &Path) -> Result<Option<Self>> {
+        let dir = fsutil::parent_dir(path);
+        if !dir.is_dir() {
+            bail!(
+                "cannot read {}: {} is not a directory",
+                path.display(),
+                dir.display()
+            );
+        }
+        let lock = DirLock::acquire(dir, || {
+            eprintln!(
+                "waiting for another edit of {} to finish (it holds the lock on {})",
+                path.display(),
+                dir.display()
+            );
+        })?;
+        for stale in fsutil::stale_temporaries(path)? {
+            std::fs::remove_file(&stale)
+                .with_context(|| format!("cannot delete {}", stale.display()))?;
+            eprintln!(
+                "deleted {}, left by an edit that was stopped before it finished",
+                stale.display()
+            );
+        }
         let old_text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let manifest = match Manifest::parse(path, &old_text, |p| std::fs::read(p)) {
@@ -73,15 +117,18 @@ impl Edit {
         let doc: DocumentMut = old_text
             .parse()
             .with_context(|| format!("{} is not TOML", path.display()))?;
+        test_hook::pause("opened");
         Ok(Some(Self {
             path: path.to_owned(),
             old_text,
             doc,
             manifest,
             create: BTreeMap::new(),
+            reuse: BTreeSet::new(),
             delete: Vec::new(),
             summary: Vec::new(),
             show_timeline: false,
+            _lock: lock,
         }))
     }
 
@@ -111,12 +158,25 @@ impl Edit {
     }
 
     /// A file to create (never overwrite) before the manifest is written.
+    ///
+    /// A file that already exists is refused, except one that holds exactly `bytes`
+    /// and that no key of the manifest names: what this very edit left when it was
+    /// stopped after creating it, which is kept rather than blocking the rerun.
     pub fn create_file(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
-        if path.symlink_metadata().is_ok() {
-            bail!(
-                "{} already exists; refusing to overwrite it",
+        if let Ok(meta) = path.symlink_metadata() {
+            let named = self.manifest.keys().iter().any(|k| k.pem_path == path);
+            let same = meta.is_file() && std::fs::read(&path).is_ok_and(|old| old == bytes);
+            if named || !same {
+                bail!(
+                    "{} already exists; refusing to overwrite it",
+                    path.display()
+                );
+            }
+            self.note(format!(
+                "kept {}, which an interrupted edit had already written with these bytes",
                 path.display()
-            );
+            ));
+            self.reuse.insert(path.clone());
         }
         self.create.insert(path, bytes);
         Ok(())
@@ -233,6 +293,9 @@ impl Edit {
     fn write(&self, new_text: &str) -> Result<()> {
         let mut created = Vec::new();
         for (path, bytes) in &self.create {
+            if self.reuse.contains(path) {
+                continue;
+            }
             let result = fsutil::create_new(path, 0o644)
                 .and_then(|mut f| fsutil::write_all_synced(&mut f, path, bytes));
             if let Err(e) = result {
@@ -241,10 +304,12 @@ impl Edit {
             }
             created.push(path.clone());
         }
-        if let Err(e) = fsutil::write_atomic(&self.path, new_text.as_bytes()) {
+        test_hook::pause("files-created");
+        if let Err(e) = self.replace_manifest(new_text.as_bytes()) {
             remove_all(&created);
             return Err(e);
         }
+        test_hook::pause("manifest-replaced");
         for path in &self.delete {
             std::fs::remove_file(path).with_context(|| {
                 format!(
@@ -257,6 +322,22 @@ impl Edit {
             fsutil::sync_dir(&self.keys_dir())?;
         }
         Ok(())
+    }
+
+    /// [`fsutil::write_atomic`], in steps the test hook can stop between: half the
+    /// bytes written, all of them synced, the rename.
+    fn replace_manifest(&self, bytes: &[u8]) -> Result<()> {
+        let context = || format!("cannot write a temporary file for {}", self.path.display());
+        let (head, tail) = bytes.split_at(bytes.len() / 2);
+        let mut file = AtomicFile::create(&self.path)?;
+        file.write_all(head)
+            .and_then(|()| file.flush())
+            .with_context(context)?;
+        test_hook::pause("manifest-half-written");
+        file.write_all(tail).with_context(context)?;
+        let synced = file.sync()?;
+        test_hook::pause("manifest-synced");
+        synced.replace()
     }
 
     fn diff(&self, new_text: &str) -> String {

@@ -7,6 +7,7 @@
 //! today. Subprocesses go through `xshell::cmd!`; OpenSSL is the outside referee.
 
 mod check;
+mod crash;
 mod edit;
 mod endorse;
 mod hostile_manifests;
