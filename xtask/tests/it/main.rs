@@ -12,6 +12,7 @@ mod edit;
 mod endorse;
 mod hostile_manifests;
 mod hsm;
+mod hygiene;
 mod keygen;
 mod license;
 mod reissue;

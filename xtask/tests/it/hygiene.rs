@@ -1,0 +1,823 @@
+//! Key hygiene: no command ever prints a private key, on any path.
+//!
+//! The test makes private keys whose bytes it knows, runs every `cargo xtask` command
+//! that reads or writes a private key (or can be handed one where something else
+//! belongs), on its success paths and on its failure paths, and searches what each run
+//! wrote to stdout and stderr (and the files it writes for an operator to read) for
+//! every representation of every one of those keys. The search is on bytes, so a raw
+//! seed written to a terminal is found as surely as a PEM line. A private key in a
+//! terminal, a CI log or a pasted bug report is an exposed key, and the only proof
+//! that no message, `Debug` output or echo of bad input ever holds one is to look.
+//!
+//! # The keys
+//!
+//! - `keygen`: written by `cargo xtask keygen DIR` (PKCS#8 v1), read back from the file.
+//! - `openssl`: written by `openssl genpkey -algorithm ed25519` (PKCS#8 v1), and the
+//!   same key in the other forms `signer/pem.rs` accepts: PKCS#8 v2 (the public key
+//!   inside, as ed25519-dalek writes it) and v1 with CRLF line ends. Refused forms
+//!   come from it too: encrypted PKCS#8 (`openssl pkcs8 -topk8`), a copy readable by
+//!   others, PEMs truncated in the middle of the body.
+//! - `stranger`: an `openssl genpkey` key whose fingerprint is not in the keyring.
+//! - `script`: written by `scripts/licensing/generate_keypair.sh DIR`.
+//!
+//! The seed of each is the last 32 bytes of its PKCS#8 v1 DER as `openssl pkey
+//! -outform DER` writes it. Searched for, per key: the seed as raw bytes, lowercase
+//! and uppercase hex, standard and url-safe base64, padded and unpadded; the v1 and
+//! v2 DER as raw bytes and as lowercase and uppercase hex; the v1 and v2 PEM bodies,
+//! whole and line by line. Per key file the test writes (truncated and encrypted ones
+//! included): its PEM body, whole and line by line. Fragments shorter than
+//! [`MIN_FRAGMENT`] bytes (the tail line of a PEM body) are not searched: they occur
+//! by chance. A failure names the command, the stream and the representation, never
+//! the secret.
+//!
+//! # The commands, and why the list is complete
+//!
+//! The options that take a private key, from the `--help` of every subcommand:
+//! `license issue --key`, `license reissue --key` and `keys endorse --by`; all three
+//! read it through `signer::pem::read_private_key`, the only reader of private key
+//! files. Each runs here with every key form on its success path (`issue` also with
+//! `--json`, `reissue` also with `-o` and `--json`, whose output file is searched too),
+//! and with a key that is not in the keyring, a missing file, a directory, a copy with
+//! mode 0644, a copy with mode 0000, PEMs truncated mid-body (with and without the
+//! END line), an encrypted PKCS#8 and a public key PEM.
+//!
+//! Commands that write a private key: `keygen DIR` (success, and a DIR that already
+//! holds private.pem, which it refuses) and `generate_keypair.sh DIR`, its runbook
+//! wrapper (success, and again into the same DIR). `bench` writes a throwaway key of
+//! its own under `target/bench/` and takes no key argument; it takes minutes and is
+//! left out.
+//!
+//! Places a private key may be handed where something else belongs, each with every
+//! key form:
+//! - a public key argument: `keys add PUBLIC_PEM`, `keys rotate PUBLIC_PEM`, `keys
+//!   endorse PUBLIC_PEM` (the error must name the file and the problem);
+//! - license input: `license verify TOKEN` (each PEM line, the seed as hex), `license
+//!   verify -` and `license reissue INPUT` / `-` (the key file itself, and a license
+//!   file with the key pasted into it), `keys check --licenses FILE`;
+//! - an artifact: `verify-artifact PATH` (text and `--json`), as a file, in a
+//!   directory and in a `.tar.gz`; no exit code is asserted there;
+//! - the manifest: a `public_key` that names a private PEM under `keys/`, for every
+//!   command that loads the manifest (`keys check`, `list`, `timeline`, `retire`,
+//!   `revoke`, `remove`, `endorse`, `license verify`, `license issue`,
+//!   `verify-artifact`, and `release`, which stops at its `keys check`), and
+//!   `CAIO_KEYRING` naming the private PEM itself.
+//!
+//! `--key pkcs11:...` keys never leave the token; that the PIN of a URI is never
+//! shown is hsm.rs's business. keygen's file hygiene (private.pem created 0600, never
+//! overwritten, never inside `keys/`) is asserted in keygen.rs
+//! (`keygen_writes_a_keypair_that_openssl_reads_and_derives_exactly`,
+//! `keygen_refuses_to_overwrite_either_file`, `keygen_refuses_keys_dir`). Zeroizing
+//! the key in memory is not visible from outside the process; `signer/pem.rs` and
+//! `keygen.rs` keep every copy in zeroizing buffers.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use xshell::cmd;
+
+use crate::Fixture;
+
+/// Fragments shorter than this are not searched: too short to identify a key, and
+/// likely to turn up by chance (the last line of a PEM body may be `AA==`).
+const MIN_FRAGMENT: usize = 16;
+
+const NOW: &str = "2026-03-01T00:00:00Z";
+
+/// The DER before the seed in a PKCS#8 v1 Ed25519 key (RFC 8410), as OpenSSL writes it.
+const PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+#[test]
+fn no_command_prints_private_key_material() {
+    let f = Fixture::one_key();
+    let mut audit = Audit::new(&f);
+
+    let mut keygen = audit.keygen_key();
+    let mut openssl = audit.openssl_key("openssl");
+    let stranger = audit.openssl_key("stranger");
+    audit.add_to_keyring(&mut keygen, "caio-keygen");
+    audit.add_to_keyring(&mut openssl, "caio-openssl");
+    let v2 = audit.converted(&openssl, "openssl-v2", Form::Pkcs8V2);
+    let crlf = audit.converted(&openssl, "openssl-crlf", Form::Crlf);
+
+    for key in [&keygen, &openssl, &v2, &crlf] {
+        audit.signing_succeeds(key);
+        audit.signing_refuses_bad_copies(key);
+        audit.private_key_as_public_key(key);
+        audit.private_key_as_license_input(key);
+        audit.private_key_as_artifact(key);
+        audit.private_key_in_the_manifest(key);
+        audit.keygen_refuses_existing(key);
+    }
+    audit.signing_refuses_other_files(&openssl, &stranger);
+    audit.runbook_script();
+    audit.finish();
+}
+
+/// A private key the test knows: the file, its public half, and the seed.
+struct KeyFile {
+    /// What failure messages call it.
+    name: String,
+    dir: PathBuf,
+    private: PathBuf,
+    public: PathBuf,
+    seed: [u8; 32],
+    /// The keyring id of its public half, once added.
+    id: Option<&'static str>,
+}
+
+/// The forms of a key that `signer/pem.rs` accepts besides OpenSSL's own.
+enum Form {
+    /// PKCS#8 v2 (OneAsymmetricKey, the public key inside), as ed25519-dalek writes it.
+    Pkcs8V2,
+    /// PKCS#8 v1 with CRLF line ends, as a file edited on Windows has.
+    Crlf,
+}
+
+/// What a run must exit with.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    Code(i32),
+    /// Any exit code (the command's verdict is another test's business).
+    Any,
+}
+
+/// The raw result of a run: bytes, not lossy text, so that raw key bytes are found.
+struct Output {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// One representation of a secret: its name (what a failure shows) and its bytes.
+struct Secret {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// The runs of the test, the secrets it knows, and what went wrong so far.
+struct Audit<'f> {
+    f: &'f Fixture,
+    secrets: Vec<Secret>,
+    failures: Vec<String>,
+    /// A fresh public key to endorse with `keys endorse --by`.
+    endorsee: PathBuf,
+    /// A file with one valid license, for `license reissue`.
+    licenses: Option<PathBuf>,
+}
+
+impl<'f> Audit<'f> {
+    fn new(f: &'f Fixture) -> Self {
+        let endorsee = f.path().join("endorsee.pem");
+        std::fs::write(&endorsee, crate::public_pem(7)).expect("endorsee pem");
+        Self {
+            f,
+            secrets: Vec::new(),
+            failures: Vec::new(),
+            endorsee,
+            licenses: None,
+        }
+    }
+
+    // ---- the keys -------------------------------------------------------------------
+
+    /// `keygen DIR`; its output is judged once the key it wrote is known.
+    fn keygen_key(&mut self) -> KeyFile {
+        let dir = self.f.path().join("keygen");
+        let args = ["keygen", path(&dir)];
+        let output = self.spawn(&self.f.manifest(), &args, None);
+        let key = self.learn_key("keygen key", &dir);
+        self.judge(&self.label(&args, None), Expect::Code(0), &output);
+        key
+    }
+
+    /// `openssl genpkey` into `name/`.
+    fn openssl_key(&mut self, name: &str) -> KeyFile {
+        let (private, _) = self.f.openssl_keypair(name);
+        let dir = private.parent().expect("dir").to_owned();
+        self.learn_key(&format!("{name} key"), &dir)
+    }
+
+    /// `of`'s key written in `form` to `name/private.pem` (mode 0600), with its public.pem.
+    fn converted(&mut self, of: &KeyFile, name: &str, form: Form) -> KeyFile {
+        let dir = self.f.path().join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let text = match form {
+            Form::Pkcs8V2 => pkcs8_v2_pem(&of.seed),
+            Form::Crlf => read(&of.private).replace('\n', "\r\n"),
+        };
+        let private = dir.join("private.pem");
+        write_private(&private, text.as_bytes(), 0o600);
+        let public = dir.join("public.pem");
+        std::fs::copy(&of.public, &public).expect("public.pem");
+        self.learn_pem_file(&private);
+        KeyFile {
+            name: format!("{} ({name})", of.name),
+            dir,
+            private,
+            public,
+            seed: of.seed,
+            id: of.id,
+        }
+    }
+
+    /// Reads `dir/private.pem` (PKCS#8 v1): the seed through OpenSSL, and every
+    /// representation of it and of the file.
+    fn learn_key(&mut self, name: &str, dir: &Path) -> KeyFile {
+        let private = dir.join("private.pem");
+        let sh = &self.f.sh;
+        let der = cmd!(sh, "openssl pkey -in {private} -outform DER")
+            .quiet()
+            .output()
+            .expect("openssl reads the private key")
+            .stdout;
+        assert_eq!(der.len(), 48, "{name}: a PKCS#8 v1 Ed25519 DER");
+        assert_eq!(
+            der[..16],
+            PKCS8_V1_PREFIX,
+            "{name}: a PKCS#8 v1 Ed25519 DER"
+        );
+        let seed: [u8; 32] = der[16..].try_into().expect("32 bytes");
+        self.learn_seed(name, &seed);
+        self.learn_pem_file(&private);
+        KeyFile {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            public: dir.join("public.pem"),
+            private,
+            seed,
+            id: None,
+        }
+    }
+
+    /// Every representation of the key with `seed`.
+    fn learn_seed(&mut self, key: &str, seed: &[u8; 32]) {
+        let v1 = [&PKCS8_V1_PREFIX[..], seed].concat();
+        let v2 = pem_rfc7468::decode_vec(pkcs8_v2_pem(seed).as_bytes())
+            .expect("v2 PEM")
+            .1;
+        let mut add = |what: &str, bytes: Vec<u8>| self.learn(format!("{key}: {what}"), bytes);
+        add("seed bytes", seed.to_vec());
+        add("seed as lowercase hex", hex::encode(seed).into_bytes());
+        add(
+            "seed as uppercase hex",
+            hex::encode_upper(seed).into_bytes(),
+        );
+        add("seed as base64", STANDARD.encode(seed).into_bytes());
+        add(
+            "seed as unpadded base64",
+            STANDARD_NO_PAD.encode(seed).into_bytes(),
+        );
+        add("seed as base64url", URL_SAFE.encode(seed).into_bytes());
+        add(
+            "seed as unpadded base64url",
+            URL_SAFE_NO_PAD.encode(seed).into_bytes(),
+        );
+        for (form, der) in [("PKCS#8 v1", v1), ("PKCS#8 v2", v2)] {
+            add(
+                &format!("{form} DER as lowercase hex"),
+                hex::encode(&der).into_bytes(),
+            );
+            add(
+                &format!("{form} DER as uppercase hex"),
+                hex::encode_upper(&der).into_bytes(),
+            );
+            let pem = pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &der)
+                .expect("PEM");
+            for (what, body) in pem_body(pem.as_bytes()) {
+                add(&format!("{form} PEM {what}"), body);
+            }
+            add(&format!("{form} DER bytes"), der);
+        }
+    }
+
+    /// The PEM body of a key file the test wrote, whole and line by line.
+    fn learn_pem_file(&mut self, file: &Path) {
+        let name = self.relative(file);
+        for (what, body) in pem_body(&std::fs::read(file).expect("key file")) {
+            self.learn(format!("file {name}: PEM {what}"), body);
+        }
+    }
+
+    fn learn(&mut self, name: String, bytes: Vec<u8>) {
+        if bytes.len() >= MIN_FRAGMENT && !self.secrets.iter().any(|s| s.bytes == bytes) {
+            self.secrets.push(Secret { name, bytes });
+        }
+    }
+
+    /// `keys add` of the key's public half, signing now.
+    fn add_to_keyring(&mut self, key: &mut KeyFile, id: &'static str) {
+        let added = self.run(
+            Expect::Code(0),
+            &[
+                "keys",
+                "add",
+                path(&key.public),
+                "--id",
+                id,
+                "--not-before",
+                "2026-01-01T00:00:00Z",
+                "--sign-until",
+                "2027-01-01T00:00:00Z",
+                "--not-after",
+                "2027-04-01T00:00:00Z",
+                "--now",
+                NOW,
+            ],
+        );
+        // Everything after depends on it: stop here (with what went wrong) if it failed.
+        assert_eq!(added.code, 0, "keys add: {}", self.failures.join("\n"));
+        key.id = Some(id);
+    }
+
+    // ---- the commands ---------------------------------------------------------------
+
+    /// `license issue` (text and `--json`), `license reissue` (stdout, and `-o` with
+    /// `--json`) and `keys endorse --by`, each signing with `key`.
+    fn signing_succeeds(&mut self, key: &KeyFile) {
+        let k = path(&key.private);
+        self.run(Expect::Code(0), &issue(k));
+        let json = self.run(Expect::Code(0), &[&issue(k)[..], &["--json"]].concat());
+        if self.licenses.is_none() {
+            let issued: serde_json::Value =
+                serde_json::from_slice(&json.stdout).expect("issue --json prints JSON");
+            let token = issued["token"].as_str().expect("a token");
+            let file = self.f.path().join("licenses.txt");
+            std::fs::write(&file, format!("{token}\n")).expect("licenses");
+            self.licenses = Some(file);
+        }
+        let licenses = self.licenses.clone().expect("licenses");
+        self.run(Expect::Code(0), &reissue(k, path(&licenses)));
+        let out = self.f.path().join("reissued.txt");
+        let args = [
+            &reissue(k, path(&licenses))[..],
+            &["-o", path(&out), "--json"],
+        ]
+        .concat();
+        self.run(Expect::Code(0), &args);
+        self.inspect_file(&args, &out);
+        let endorsee = self.endorsee.clone();
+        self.run(Expect::Code(0), &endorse(path(&endorsee), k));
+    }
+
+    /// The three signing commands with copies of `key` that must be refused: readable
+    /// by others, truncated; and mode 0000, which only root can still read (and then
+    /// signs with, since no one else can).
+    fn signing_refuses_bad_copies(&mut self, key: &KeyFile) {
+        let text = std::fs::read(&key.private).expect("key");
+        let end = find(&text, b"-----END").expect("an END line");
+        let body_start = find(&text, b"\n").expect("a header line") + 1;
+        let middle = body_start + (end - body_start) / 2;
+        let truncated = &text[..middle];
+        let truncated_with_end = [&text[..middle], b"\n", &text[end..]].concat();
+        let copies: [(&str, &[u8], u32); 4] = [
+            ("mode-644.pem", &text, 0o644),
+            ("truncated.pem", truncated, 0o600),
+            ("truncated-with-end.pem", &truncated_with_end, 0o600),
+            ("mode-000.pem", &text, 0o000),
+        ];
+        for (name, bytes, mode) in copies {
+            let file = key.dir.join(name);
+            write_private(&file, bytes, mode);
+            self.learn_pem_file(&file);
+            let expect = if mode == 0 && std::fs::read(&file).is_ok() {
+                Expect::Code(0)
+            } else {
+                Expect::Code(2)
+            };
+            self.every_signing_command(&file, expect);
+        }
+    }
+
+    /// The three signing commands given files that hold no usable private key.
+    fn signing_refuses_other_files(&mut self, openssl: &KeyFile, stranger: &KeyFile) {
+        self.every_signing_command(&stranger.private, Expect::Code(1));
+        self.every_signing_command(&openssl.public, Expect::Code(2));
+        self.every_signing_command(&openssl.dir.join("missing.pem"), Expect::Code(2));
+        self.every_signing_command(&openssl.dir, Expect::Code(2));
+        let encrypted = openssl.dir.join("encrypted.pem");
+        let (private, sh) = (&openssl.private, &self.f.sh);
+        cmd!(
+            sh,
+            "openssl pkcs8 -topk8 -in {private} -v2 aes-256-cbc -passout pass:hygiene -out {encrypted}"
+        )
+        .quiet()
+        .run()
+        .expect("openssl pkcs8 -topk8");
+        std::fs::set_permissions(&encrypted, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+        self.learn_pem_file(&encrypted);
+        self.every_signing_command(&encrypted, Expect::Code(2));
+    }
+
+    fn every_signing_command(&mut self, key: &Path, expect: Expect) {
+        let licenses = self.licenses.clone().expect("licenses");
+        let endorsee = self.endorsee.clone();
+        let k = path(key);
+        self.run(expect, &issue(k));
+        self.run(expect, &reissue(k, path(&licenses)));
+        self.run(expect, &endorse(path(&endorsee), k));
+    }
+
+    /// `keys add`, `rotate` and `endorse` given the private key where the public key
+    /// belongs: refused, naming the file and the problem.
+    fn private_key_as_public_key(&mut self, key: &KeyFile) {
+        let k = path(&key.private);
+        let commands = [
+            vec!["keys", "add", k, "--id", "oops", "--now", NOW],
+            vec![
+                "keys",
+                "rotate",
+                k,
+                "--id",
+                "oops",
+                "--now",
+                NOW,
+                "--dry-run",
+            ],
+            endorse(k, k),
+        ];
+        for args in commands {
+            let output = self.run(Expect::Code(2), &args);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let names_it = stderr.contains(k) && stderr.contains("private key");
+            // A leak is reported already, and its stderr must not be shown.
+            if !(names_it || self.leaked(&output)) {
+                self.failures.push(format!(
+                    "{}: the error does not name {k} and the problem (a private key):\n{stderr}",
+                    self.label(&args, None)
+                ));
+            }
+        }
+    }
+
+    /// The key file, and a license file with the key pasted into it, where licenses
+    /// are read.
+    fn private_key_as_license_input(&mut self, key: &KeyFile) {
+        let k = path(&key.private);
+        let pasted = key.dir.join("pasted-licenses.txt");
+        let licenses = read(self.licenses.as_ref().expect("licenses"));
+        let seed_b64url = URL_SAFE_NO_PAD.encode(key.seed);
+        let body_lines: Vec<String> = pem_body(read(&key.private).as_bytes())
+            .into_iter()
+            .filter(|(what, _)| what.starts_with("body line"))
+            .map(|(_, line)| String::from_utf8(line).expect("base64"))
+            .collect();
+        let mut text = format!("{licenses}{}", read(&key.private));
+        for line in &body_lines {
+            text.push_str(&format!("CAIO-v2.{line}\nCAIO-v2.{line}.{seed_b64url}\n"));
+        }
+        text.push_str(&format!(
+            "CAIO-v2.{seed_b64url}.{seed_b64url}\n{}\n",
+            hex::encode(key.seed)
+        ));
+        std::fs::write(&pasted, text).expect("pasted licenses");
+
+        for input in [&key.private, &pasted] {
+            let i = path(input);
+            self.run_stdin(
+                Expect::Code(1),
+                &["license", "verify", "--now", NOW, "-"],
+                input,
+            );
+            self.run_stdin(
+                Expect::Code(1),
+                &["license", "verify", "--now", NOW, "--json", "-"],
+                input,
+            );
+            self.run(Expect::Code(1), &reissue(k, i));
+            self.run_stdin(Expect::Code(1), &reissue(k, "-"), input);
+            self.run(
+                Expect::Code(1),
+                &["keys", "check", "--now", NOW, "--licenses", i],
+            );
+        }
+        let hex_seed = hex::encode(key.seed);
+        for token in body_lines.iter().chain([&hex_seed]) {
+            self.run(Expect::Code(1), &["license", "verify", "--now", NOW, token]);
+        }
+    }
+
+    /// `verify-artifact` on the key file, a directory holding it and a tarball of it.
+    fn private_key_as_artifact(&mut self, key: &KeyFile) {
+        let archive = key.dir.join("artifact.tar.gz");
+        let (dir, sh) = (&key.dir, &self.f.sh);
+        let _ = std::fs::remove_file(&archive);
+        cmd!(sh, "tar czf {archive} -C {dir} private.pem")
+            .quiet()
+            .run()
+            .expect("tar");
+        let artifact_dir = key.dir.join("artifact-dir");
+        std::fs::create_dir_all(&artifact_dir).expect("dir");
+        std::fs::copy(&key.private, artifact_dir.join("private.pem")).expect("copy");
+        for artifact in [&key.private, &archive, &artifact_dir] {
+            let a = path(artifact);
+            self.run(Expect::Any, &["verify-artifact", a]);
+            self.run(Expect::Any, &["verify-artifact", "--json", a]);
+        }
+    }
+
+    /// Every command that loads the manifest, when a `public_key` names a private PEM
+    /// under `keys/`, and when `CAIO_KEYRING` names the private PEM itself.
+    fn private_key_in_the_manifest(&mut self, key: &KeyFile) {
+        let k = path(&key.private);
+        let saved = self.f.manifest_text();
+        let id = key.id.expect("a key of the keyring");
+        let planted = self.f.keys_dir().join(format!("{id}-private.pem"));
+        std::fs::copy(&key.private, &planted).expect("copy into keys/");
+        self.f.write_manifest(&saved.replace(
+            &format!("public_key = \"{id}.pem\""),
+            &format!("public_key = \"{id}-private.pem\""),
+        ));
+        assert_ne!(self.f.manifest_text(), saved, "the manifest names {id}.pem");
+
+        let token = self.any_license();
+        let dist = self.f.path().join("dist");
+        let endorsee = self.endorsee.clone();
+        let commands: [Vec<&str>; 11] = [
+            vec!["keys", "check", "--now", NOW],
+            vec!["keys", "list", "--now", NOW],
+            vec!["keys", "timeline", "--now", NOW],
+            vec![
+                "keys",
+                "retire",
+                id,
+                "--at",
+                "2027-03-01",
+                "--now",
+                NOW,
+                "--dry-run",
+            ],
+            vec!["keys", "revoke", id, "--now", NOW, "--dry-run"],
+            vec!["keys", "remove", id, "--force", "--now", NOW, "--dry-run"],
+            vec!["license", "verify", "--now", NOW, &token],
+            issue(k),
+            endorse(path(&endorsee), k),
+            vec!["verify-artifact", k],
+            vec!["release", "--out", path(&dist)],
+        ];
+        for args in &commands {
+            // Failures are 1 (a check) or 2 (the manifest does not load): not asserted.
+            let output = self.run(Expect::Any, args);
+            self.expect_failure(args, &output);
+        }
+        self.f.write_manifest(&saved);
+        std::fs::remove_file(&planted).expect("remove the planted key");
+
+        for args in &commands {
+            let output = self.run_manifest(Expect::Any, &key.private, args);
+            self.expect_failure(args, &output);
+        }
+    }
+
+    /// `keygen` into a directory that already holds private.pem: refused.
+    fn keygen_refuses_existing(&mut self, key: &KeyFile) {
+        self.run(Expect::Code(2), &["keygen", path(&key.dir)]);
+    }
+
+    /// `scripts/licensing/generate_keypair.sh DIR`, then again into the same DIR.
+    fn runbook_script(&mut self) {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/licensing/generate_keypair.sh");
+        // The script builds xtask with cargo; the target directory of keygen.rs's test
+        // of it keeps that build from replacing the binary the tests run.
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/it-script");
+        let dir = self.f.path().join("script");
+        let label = format!(
+            "`scripts/licensing/generate_keypair.sh {}`",
+            self.relative(&dir)
+        );
+        let sh = &self.f.sh;
+        let run = || {
+            let output = cmd!(sh, "{script} {dir}")
+                .env("CARGO_TARGET_DIR", &target)
+                .env("RUST_LOG", "trace")
+                .env("RUST_BACKTRACE", "1")
+                .quiet()
+                .ignore_status()
+                .output()
+                .expect("the script runs");
+            Output {
+                code: output.status.code().unwrap_or(-1),
+                stdout: output.stdout,
+                stderr: output.stderr,
+            }
+        };
+        let first = run();
+        let second = run();
+        if dir.join("private.pem").exists() {
+            self.learn_key("script key", &dir);
+        }
+        self.judge(&label, Expect::Code(0), &first);
+        self.judge(&format!("{label} (again)"), Expect::Code(2), &second);
+    }
+
+    // ---- running and judging --------------------------------------------------------
+
+    fn run(&mut self, expect: Expect, args: &[&str]) -> Output {
+        let manifest = self.f.manifest();
+        self.run_manifest(expect, &manifest, args)
+    }
+
+    fn run_manifest(&mut self, expect: Expect, manifest: &Path, args: &[&str]) -> Output {
+        let output = self.spawn(manifest, args, None);
+        let mut label = self.label(args, None);
+        if manifest != self.f.manifest() {
+            label = format!("CAIO_KEYRING={} {label}", self.relative(manifest));
+        }
+        self.judge(&label, expect, &output);
+        output
+    }
+
+    fn run_stdin(&mut self, expect: Expect, args: &[&str], stdin: &Path) -> Output {
+        let output = self.spawn(&self.f.manifest(), args, Some(stdin));
+        self.judge(&self.label(args, Some(stdin)), expect, &output);
+        output
+    }
+
+    /// Runs `xtask ARGS` on `manifest`, with the file `stdin` as standard input.
+    fn spawn(&self, manifest: &Path, args: &[&str], stdin: Option<&Path>) -> Output {
+        let xtask = env!("CARGO_BIN_EXE_xtask");
+        let stdin = stdin.map_or_else(Vec::new, |p| std::fs::read(p).expect("stdin file"));
+        let sh = &self.f.sh;
+        let output = cmd!(sh, "{xtask} {args...}")
+            .env("CAIO_KEYRING", manifest)
+            .env("RUST_LOG", "trace")
+            .env("RUST_BACKTRACE", "1")
+            .stdin(stdin)
+            .ignore_status()
+            .quiet()
+            .output()
+            .expect("xtask runs");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: output.stdout,
+            stderr: output.stderr,
+        }
+    }
+
+    /// Records every secret in the output, then an unexpected exit or a panic (with
+    /// the output, unless it leaked).
+    fn judge(&mut self, label: &str, expect: Expect, output: &Output) {
+        self.inspect(label, "stdout", &output.stdout);
+        self.inspect(label, "stderr", &output.stderr);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let wrong_code = matches!(expect, Expect::Code(code) if code != output.code);
+        if wrong_code || stderr.contains("panicked") {
+            let shown = if self.leaked(output) {
+                "(output withheld: it holds private key material)".to_owned()
+            } else {
+                format!(
+                    "stdout:\n{}\nstderr:\n{stderr}",
+                    String::from_utf8_lossy(&output.stdout)
+                )
+            };
+            self.failures.push(format!(
+                "{label}: exit {} (expected {expect:?}), or a panic; {shown}",
+                output.code
+            ));
+        }
+    }
+
+    /// A failure path must fail: a 0 here means the test is not testing what it says.
+    fn expect_failure(&mut self, args: &[&str], output: &Output) {
+        if output.code == 0 {
+            self.failures.push(format!(
+                "{}: exit 0, but the manifest names a private key",
+                self.label(args, None)
+            ));
+        }
+    }
+
+    fn inspect_file(&mut self, args: &[&str], file: &Path) {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        let label = self.label(args, None);
+        self.inspect(&label, &format!("the file {}", self.relative(file)), &bytes);
+    }
+
+    /// Records each secret found in `bytes`, by its name.
+    fn inspect(&mut self, label: &str, stream: &str, bytes: &[u8]) {
+        for secret in &self.secrets {
+            if find(bytes, &secret.bytes).is_some() {
+                self.failures
+                    .push(format!("LEAK: {label} printed {} on {stream}", secret.name));
+            }
+        }
+    }
+
+    fn leaked(&self, output: &Output) -> bool {
+        self.secrets.iter().any(|s| {
+            find(&output.stdout, &s.bytes).is_some() || find(&output.stderr, &s.bytes).is_some()
+        })
+    }
+
+    /// Fails with every leak and unexpected exit, leaks first.
+    fn finish(mut self) {
+        self.failures.sort_by_key(|f| !f.starts_with("LEAK"));
+        assert!(
+            self.failures.is_empty(),
+            "{} problem(s):\n{}",
+            self.failures.len(),
+            self.failures.join("\n")
+        );
+    }
+
+    // ---- small helpers --------------------------------------------------------------
+
+    /// The command line as a failure message shows it, paths relative to the fixture.
+    fn label(&self, args: &[&str], stdin: Option<&Path>) -> String {
+        let prefix = format!("{}/", self.f.path().display());
+        let mut label = format!("`cargo xtask {}", args.join(" ").replace(&prefix, ""));
+        if let Some(stdin) = stdin {
+            label.push_str(&format!(" < {}", self.relative(stdin)));
+        }
+        label.push('`');
+        label
+    }
+
+    fn relative(&self, file: &Path) -> String {
+        file.strip_prefix(self.f.path())
+            .unwrap_or(file)
+            .display()
+            .to_string()
+    }
+
+    /// The first line of the licenses file.
+    fn any_license(&self) -> String {
+        read(self.licenses.as_ref().expect("licenses"))
+            .lines()
+            .next()
+            .expect("a license")
+            .to_owned()
+    }
+}
+
+fn issue(key: &str) -> Vec<&str> {
+    vec![
+        "license",
+        "issue",
+        "--key",
+        key,
+        "--licensee",
+        "Hygiene Corp",
+        "--now",
+        NOW,
+    ]
+}
+
+fn reissue<'a>(key: &'a str, input: &'a str) -> Vec<&'a str> {
+    vec!["license", "reissue", "--key", key, "--now", NOW, input]
+}
+
+fn endorse<'a>(public: &'a str, by: &'a str) -> Vec<&'a str> {
+    vec![
+        "keys", "endorse", public, "--id", "next", "--by", by, "--now", NOW,
+    ]
+}
+
+/// The PKCS#8 v2 PEM of `seed`, as ed25519-dalek writes it.
+fn pkcs8_v2_pem(seed: &[u8; 32]) -> String {
+    SigningKey::from_bytes(seed)
+        .to_pkcs8_pem(pem_rfc7468::LineEnding::LF)
+        .expect("v2 PEM")
+        .to_string()
+}
+
+/// The base64 body of a PEM: whole (lines joined), and each line, named.
+fn pem_body(text: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    let mut out = vec![("body".to_owned(), lines.concat().into_bytes())];
+    for (i, line) in lines.iter().enumerate() {
+        out.push((format!("body line {}", i + 1), line.as_bytes().to_vec()));
+    }
+    out
+}
+
+/// Writes a key file with exactly `mode`.
+fn write_private(file: &Path, bytes: &[u8], mode: u32) {
+    std::fs::write(file, bytes).expect("key file");
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Where `needle` first occurs in `haystack`, byte for byte.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn read(file: &Path) -> String {
+    std::fs::read_to_string(file).expect("read")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
