@@ -106,6 +106,7 @@ mod embedded;
 pub mod endorsement;
 pub mod json;
 pub mod license;
+pub mod redact;
 pub mod runtime;
 pub mod verify;
 

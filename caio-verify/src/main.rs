@@ -25,7 +25,12 @@ fn main() -> ExitCode {
         Err(e) => {
             // `--help` and `--version` are not errors; everything else is usage.
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            match cli::redacted_usage_error(&e) {
+                Some(message) => eprintln!("{message}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
             return ExitCode::from(code);
         }
     };

@@ -112,6 +112,20 @@ pub fn init_logging() {
         .init();
 }
 
+/// The message to print instead of clap's for a usage error that would echo an
+/// argument that may be a secret (see [`caio_verify::redact`]); `None` to print clap's.
+pub fn redacted_usage_error(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let arg = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => Some(arg.as_str()),
+        _ => None,
+    };
+    caio_verify::redact::unexpected_argument(arg)
+}
+
 /// Whether the error comes from writing to a closed pipe: the reader is gone, and that
 /// is not a failure of this command.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {

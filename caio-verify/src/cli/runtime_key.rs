@@ -51,7 +51,6 @@ impl RuntimeKeyVar {
             Err(error) => {
                 tracing::warn!(
                     reason = "unreadable",
-                    path = %Path::new(value).display(),
                     detail = %error,
                     "{ENV_VAR} is neither a key endorsement, a PEM, nor a readable file holding one; only the embedded keys are trusted"
                 );

@@ -23,7 +23,7 @@ use crate::{NOT_AFTER, NOT_BEFORE, SIGN_UNTIL};
 const AT: &str = "2026-07-01T00:00:00Z";
 
 /// Keys and the builds, shared by the tests.
-struct Endorsed {
+pub(crate) struct Endorsed {
     dir: PathBuf,
     /// Embedded: signs 2026-01-01..2027-01-01, verifies until 2027-06-01 (the shared
     /// fixture's `active` key).
@@ -37,14 +37,14 @@ struct Endorsed {
     /// The manifest of the `endorsed` build.
     manifest: PathBuf,
     /// `runtime_override = "endorsed"`.
-    endorsed: PathBuf,
+    pub(crate) endorsed: PathBuf,
     /// The shared fixture's build: `runtime_override = "deny"`, the same keys.
     deny: &'static Path,
     /// `runtime_override = "allow"`, channel development.
-    allow: PathBuf,
+    pub(crate) allow: PathBuf,
 }
 
-fn fixture() -> &'static Endorsed {
+pub(crate) fn fixture() -> &'static Endorsed {
     static FIXTURE: OnceLock<Endorsed> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let base = workspace_root().join("target").join("it-verifier");

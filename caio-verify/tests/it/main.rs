@@ -8,6 +8,7 @@ mod endorse;
 mod fuzz_replay;
 mod gate;
 mod hostile_archives;
+mod hygiene;
 mod licenses;
 mod mutation;
 mod patch;

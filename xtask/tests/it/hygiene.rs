@@ -51,7 +51,9 @@
 //! key form:
 //! - a public key argument: `keys add PUBLIC_PEM`, `keys rotate PUBLIC_PEM`, `keys
 //!   endorse PUBLIC_PEM` (the error must name the file and the problem);
-//! - license input: `license verify TOKEN` (each PEM line, the seed as hex), `license
+//! - license input: `license verify TOKEN` (each PEM line, the seed as hex; the whole
+//!   PEM, also as an extra argument and where `keys add` and `license issue` take
+//!   none, which the parser rejects without showing it), `license
 //!   verify -` and `license reissue INPUT` / `-` (the key file itself, and a license
 //!   file with the key pasted into it), `keys check --licenses FILE`;
 //! - an artifact: `verify-artifact PATH` (text and `--json`), as a file, in a
@@ -501,6 +503,17 @@ impl<'f> Audit<'f> {
         for token in body_lines.iter().chain([&hex_seed]) {
             self.run(Expect::Code(1), &["license", "verify", "--now", NOW, token]);
         }
+        // The whole PEM pasted as an argument starts with `-----`, so the parser takes
+        // it for an option: a usage error (2) that must describe it, not show it. Also
+        // where a path goes, and as an extra argument.
+        let pem = read(&key.private);
+        self.run(Expect::Code(2), &["license", "verify", "--now", NOW, &pem]);
+        self.run(
+            Expect::Code(2),
+            &["license", "verify", "--now", NOW, "x", &pem],
+        );
+        self.run(Expect::Code(2), &["keys", "add", &pem, "--id", "pasted"]);
+        self.run(Expect::Code(2), &["license", "issue", "--key", k, &pem]);
     }
 
     /// `verify-artifact` on the key file, a directory holding it and a tarball of it.
@@ -729,10 +742,24 @@ impl<'f> Audit<'f> {
 
     // ---- small helpers --------------------------------------------------------------
 
-    /// The command line as a failure message shows it, paths relative to the fixture.
+    /// The command line as a failure message shows it, paths relative to the fixture,
+    /// and an argument that holds key material by the name of what it holds.
     fn label(&self, args: &[&str], stdin: Option<&Path>) -> String {
         let prefix = format!("{}/", self.f.path().display());
-        let mut label = format!("`cargo xtask {}", args.join(" ").replace(&prefix, ""));
+        let shown: Vec<String> = args
+            .iter()
+            .map(|arg| {
+                match self
+                    .secrets
+                    .iter()
+                    .find(|s| find(arg.as_bytes(), &s.bytes).is_some())
+                {
+                    Some(secret) => format!("<{}>", secret.name),
+                    None => arg.replace(&prefix, ""),
+                }
+            })
+            .collect();
+        let mut label = format!("`cargo xtask {}", shown.join(" "));
         if let Some(stdin) = stdin {
             label.push_str(&format!(" < {}", self.relative(stdin)));
         }
