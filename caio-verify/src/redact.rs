@@ -75,8 +75,6 @@ mod tests {
             body,
             seed_hex,
             "--at=2026-01-01",
-            "-",
-            "--",
             "--Upper",
             "--trailing-",
             "-----",
