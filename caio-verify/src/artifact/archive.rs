@@ -14,7 +14,8 @@
 //! scanned. Faults are recorded where they happen (a read error of the file, a
 //! decompressor's error, a bound reached) so that the error reported says which
 //! container failed, not which reader happened to notice. Not here: decoding blocks
-//! (that is `scan.rs` and the codec), naming sections (`native.rs`), judging (`gate.rs`).
+//! and recognising private keys (that is `scan.rs` and the codec), naming sections
+//! (`native.rs`), judging (`gate.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::fs::{self, File};
@@ -22,8 +23,11 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::scan::{ScanError, Scanner, decode_window};
-use super::{ArtifactError, Finding, Format, Inspection, LimitExceeded, Limits, Location, Stats};
+use super::scan::{KeyHit, ScanError, Scanner, decode_window};
+use super::{
+    ArtifactError, Finding, Format, Inspection, LimitExceeded, Limits, Location, PrivateKeyFinding,
+    Stats,
+};
 
 /// Bytes read to recognise a format: tar's magic sits at offset 257.
 const HEAD_LEN: usize = 512;
@@ -39,6 +43,10 @@ pub(super) struct Walker<'a> {
     /// The members open inside `file`, outermost first.
     members: Vec<String>,
     findings: Vec<Finding>,
+    /// The first `max_private_keys` private keys.
+    private_keys: Vec<PrivateKeyFinding>,
+    /// Every private key, recorded or not.
+    private_key_count: u64,
     stats: Stats,
 }
 
@@ -104,6 +112,8 @@ impl<'a> Walker<'a> {
             file: artifact.to_owned(),
             members: Vec::new(),
             findings: Vec::new(),
+            private_keys: Vec::new(),
+            private_key_count: 0,
             stats: Stats::default(),
         }
     }
@@ -126,6 +136,8 @@ impl<'a> Walker<'a> {
         Inspection {
             artifact: self.artifact,
             findings: self.findings,
+            private_keys: self.private_keys,
+            private_key_count: self.private_key_count,
             error: result.err(),
             stats: self.stats,
         }
@@ -350,17 +362,21 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    /// Scans a stream that is not a container, recording every block in it.
+    /// Scans a stream that is not a container, recording every block and (up to the
+    /// bound) every private key in it.
     fn scan(&mut self, reader: &mut dyn Read, origin: Format) -> Result<(), ArtifactError> {
         let Self {
             scanner,
             findings,
+            private_keys,
+            private_key_count,
             limits,
             file,
             members,
             ..
         } = self;
         let max = limits.max_findings;
+        let max_keys = limits.max_private_keys;
         let mut on_hit = |offset: u64, window: &[u8]| {
             if findings.len() >= max {
                 return Err(LimitExceeded::Findings { max });
@@ -378,7 +394,20 @@ impl<'a> Walker<'a> {
             });
             Ok(())
         };
-        match scanner.scan(reader, &mut on_hit) {
+        let mut on_key = |offset: u64, hit: KeyHit<'_>| {
+            *private_key_count = private_key_count.saturating_add(1);
+            if private_keys.len() < max_keys {
+                private_keys.push(PrivateKeyFinding {
+                    location: Location {
+                        file: file.clone(),
+                        members: members.clone(),
+                    },
+                    offset,
+                    kind: hit.into(),
+                });
+            }
+        };
+        match scanner.scan(reader, &mut on_hit, &mut on_key) {
             Ok(bytes) => {
                 self.stats.scanned += 1;
                 self.stats.scanned_bytes += bytes;

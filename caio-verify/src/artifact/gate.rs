@@ -2,10 +2,12 @@
 //! policy behind `caio-verify check`, `caio-verify inspect` and `cargo xtask
 //! verify-artifact`.
 //!
-//! Per artifact: an inspection error is an error (exit 2), never a pass; no block found,
-//! a corrupt block, a block that differs from the manifest's encoding, or a development
-//! keyring without permission fails (exit 1); otherwise it passes. Without a manifest
-//! (`inspect`) only the first two failures apply. A report's status is the worst of its
+//! Per artifact: an inspection error is an error (exit 2), never a pass; a private key,
+//! no block found, a corrupt block, a block that differs from the manifest's encoding,
+//! or a development keyring without permission fails (exit 1); otherwise it passes.
+//! Without a manifest (`inspect`) only the first three failures apply. A private key
+//! fails on its own, whatever the blocks: an artifact that ships a secret is never a
+//! release, even with the right keyring in it. A report's status is the worst of its
 //! artifacts', and a report with no artifact is an error. Rendering is in `report.rs`;
 //! this module does no I/O beyond what [`Gate::run`] asks the inspector to do.
 
@@ -14,7 +16,10 @@ use std::path::PathBuf;
 use caio_keyring::block::DecodeError;
 use caio_keyring::{Channel, Keyring, RuntimeOverride};
 
-use super::{ArtifactError, Finding, Inspection, Inspector, KeyringDiff, Limits, Stats, compare};
+use super::{
+    ArtifactError, Finding, Inspection, Inspector, KeyringDiff, Limits, PrivateKeyFinding, Stats,
+    compare,
+};
 
 /// What the gate may let through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,7 +51,8 @@ pub struct Expectation {
 pub enum Status {
     /// Every check held.
     Pass,
-    /// A check failed: no block, a corrupt block, a mismatch, a development keyring.
+    /// A check failed: a private key, no block, a corrupt block, a mismatch, a
+    /// development keyring.
     Fail,
     /// The artifact could not be examined to the end, or there was none.
     Error,
@@ -61,6 +67,11 @@ pub struct ArtifactVerdict {
     pub status: Status,
     /// Every block found, with what is wrong with each (nothing, for a good one).
     pub findings: Vec<JudgedFinding>,
+    /// The private keys recorded (at most [`Limits::max_private_keys`]); each one is a
+    /// failure.
+    pub private_keys: Vec<PrivateKeyFinding>,
+    /// How many private keys were found in all, recorded or not.
+    pub private_key_count: u64,
     /// What stopped the inspection, if anything.
     pub error: Option<ArtifactError>,
     /// How much was read.
@@ -152,7 +163,10 @@ impl Gate {
             .collect();
         let status = if inspection.error.is_some() {
             Status::Error
-        } else if findings.is_empty() || findings.iter().any(|f| !f.failures.is_empty()) {
+        } else if inspection.private_key_count > 0
+            || findings.is_empty()
+            || findings.iter().any(|f| !f.failures.is_empty())
+        {
             Status::Fail
         } else {
             Status::Pass
@@ -161,6 +175,8 @@ impl Gate {
             artifact: inspection.artifact,
             status,
             findings,
+            private_keys: inspection.private_keys,
+            private_key_count: inspection.private_key_count,
             error: inspection.error,
             stats: inspection.stats,
         }
@@ -231,12 +247,15 @@ impl Failure {
 
 impl ArtifactVerdict {
     /// The stable reason codes of this verdict, each once, worst first: an error's code
-    /// (`unreadable`, `malformed_archive`, `limit_exceeded`), then `no_block`,
-    /// `corrupt_block`, `mismatch`, `development_keyring`; empty for a pass.
+    /// (`unreadable`, `malformed_archive`, `limit_exceeded`), then `private_key`,
+    /// `no_block`, `corrupt_block`, `mismatch`, `development_keyring`; empty for a pass.
     pub fn reasons(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         if let Some(error) = &self.error {
             out.push(error.code());
+        }
+        if self.private_key_count > 0 {
+            out.push("private_key");
         }
         if self.findings.is_empty() && self.error.is_none() {
             out.push("no_block");

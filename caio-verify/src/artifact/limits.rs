@@ -3,6 +3,8 @@
 //! [`LimitExceeded`] error for that artifact, never a pass and never a silent skip.
 //!
 //! This module only states the bounds; the walker in `archive.rs` counts against them.
+//! One bound is not an error: [`Limits::max_private_keys`] only caps how many private
+//! keys a report lists, since the first one already fails the artifact.
 
 use core::fmt;
 
@@ -53,6 +55,12 @@ pub struct Limits {
     /// one per binary; a file made of nothing but copies of the magic would otherwise
     /// grow the report without bound. Default 10,000.
     pub max_findings: usize,
+    /// How many private keys one artifact's report records (where and what kind). The
+    /// rest are counted, not recorded, so that an artifact holding millions of them
+    /// stays in bounded memory. Unlike the other bounds, going over it is no error: the
+    /// artifact fails for its first private key, and the count says how many there
+    /// are. Default 100.
+    pub max_private_keys: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +73,7 @@ impl Default for Limits {
             max_spill_bytes: 4 << 30,
             max_tar_header_bytes: 1 << 20,
             max_findings: 10_000,
+            max_private_keys: 100,
         }
     }
 }

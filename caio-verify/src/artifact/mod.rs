@@ -11,13 +11,20 @@
 //! an image is decompressed and scanned as it is read, never held in memory. For a
 //! native binary given as a file it also names the section that holds each block.
 //!
+//! In the same pass over the same bytes it looks for private keys, which must never
+//! ship: a PEM private key (`-----BEGIN ` and a label ending in `PRIVATE KEY-----`) and
+//! the DER encoding of a PKCS#8 Ed25519 private key. A private key anywhere fails the
+//! artifact, whatever its keyring blocks say. What is recorded is where each one is and
+//! what kind it is, never a byte of the key.
+//!
 //! # Key types
 //!
 //! - [`Limits`]: the bounds (depth, decompressed bytes, entries, block size, spills);
 //!   going over one is a [`LimitExceeded`] error, never a pass.
 //! - [`Inspector`] (or the one-shot [`inspect`]) turns a path into an [`Inspection`]:
 //!   every [`Finding`] (where, and the decoded [`Keyring`] or the [`DecodeError`] that
-//!   makes it corrupt), or the [`ArtifactError`] that stopped the walk.
+//!   makes it corrupt), every [`PrivateKeyFinding`] (where, and its [`PrivateKeyKind`]),
+//!   or the [`ArtifactError`] that stopped the walk.
 //! - [`compare`] names what differs between two keyrings ([`KeyringDiff`]).
 //! - [`Gate`] judges inspections against a manifest's keyring under [`GateOptions`]:
 //!   a [`GateReport`] with one [`ArtifactVerdict`] per path, a [`Status`] and the exit
@@ -91,6 +98,13 @@ pub struct Inspection {
     pub artifact: PathBuf,
     /// Every block found, valid or corrupt, in the order the bytes were read.
     pub findings: Vec<Finding>,
+    /// The first [`Limits::max_private_keys`] private keys found, in the order the bytes
+    /// were read. Any private key fails the artifact.
+    pub private_keys: Vec<PrivateKeyFinding>,
+    /// How many private keys were found in all, the unrecorded ones beyond
+    /// [`Limits::max_private_keys`] included: a hostile artifact holding millions costs
+    /// a counter, not memory.
+    pub private_key_count: u64,
     /// What stopped the walk before the end, if anything. The findings before it are
     /// kept, but an artifact with an error is never a pass.
     pub error: Option<ArtifactError>,
@@ -115,6 +129,47 @@ pub struct Finding {
     pub bytes: Vec<u8>,
     /// The decoded keyring, or why the bytes are a corrupt block.
     pub keyring: Result<Keyring, DecodeError>,
+}
+
+/// A private key found in an artifact: where it starts and what kind it is.
+///
+/// Deliberately nothing else: no byte of the key, no prefix, no hash of it, so that a
+/// report (a CI log, a step summary, a JSON file kept as evidence) never spreads the
+/// secret it warns about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateKeyFinding {
+    /// The file, and the members inside it, that hold the key.
+    pub location: Location,
+    /// Where the key's encoding starts in the innermost member's bytes (decompressed):
+    /// the first `-` of `-----BEGIN ` for PEM; for DER, the outer SEQUENCE when its
+    /// header is there, else the Ed25519 private key wrapper.
+    pub offset: u64,
+    /// What was found.
+    pub kind: PrivateKeyKind,
+}
+
+/// The kinds of private key the scanner recognises.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PrivateKeyKind {
+    /// A PEM header line `-----BEGIN <label>-----` whose label ends in `PRIVATE KEY`
+    /// (`PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, `RSA PRIVATE KEY`, `EC PRIVATE KEY`,
+    /// `OPENSSH PRIVATE KEY`, ...), whatever follows it: the header alone fails, since a
+    /// key cut short or folded onto one line is still a leaked key.
+    Pem {
+        /// The label, e.g. `OPENSSH PRIVATE KEY`: uppercase letters, digits and spaces.
+        label: String,
+    },
+    /// The DER of an Ed25519 private key: the AlgorithmIdentifier of Ed25519 followed by
+    /// the OCTET STRING that wraps the 32-byte seed (RFC 8410, section 7), as OpenSSL
+    /// (`openssl pkey -outform DER`) and `cargo xtask keygen` write it. These 11 bytes
+    /// occur in nothing else, so they count wherever they are.
+    Pkcs8Ed25519 {
+        /// The PKCS#8 version: `Some(1)` for a v1 `PrivateKeyInfo` (RFC 5208), `Some(2)`
+        /// for a v2 `OneAsymmetricKey` (RFC 5958), `None` when the bytes before the
+        /// wrapper are not a SEQUENCE header and a version.
+        version: Option<u8>,
+    },
 }
 
 /// Where in an artifact something is: a file, then the members inside it.
@@ -212,8 +267,8 @@ pub enum ArtifactError {
     },
 }
 
-/// Finds keyring blocks in artifacts: one finder and one read buffer, reused for every
-/// artifact inspected with it.
+/// Finds keyring blocks and private keys in artifacts: one set of finders and one read
+/// buffer, reused for every artifact inspected with it.
 pub struct Inspector {
     limits: Limits,
     scanner: scan::Scanner,
@@ -234,6 +289,39 @@ impl Finding {
             out += &format!(" ({section})");
         }
         out
+    }
+}
+
+impl PrivateKeyFinding {
+    /// `location` and offset, for messages: `a.tar!etc/key.pem @ 0x0`.
+    pub fn describe(&self) -> String {
+        format!("{} @ {:#x}", self.location, self.offset)
+    }
+}
+
+impl PrivateKeyKind {
+    /// The stable name of this kind, as in `--json` output: `pem_private_key` or
+    /// `pkcs8_ed25519_private_key`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Pem { .. } => "pem_private_key",
+            Self::Pkcs8Ed25519 { .. } => "pkcs8_ed25519_private_key",
+        }
+    }
+}
+
+impl fmt::Display for PrivateKeyKind {
+    /// For people: `PEM "OPENSSH PRIVATE KEY"`, `DER PKCS#8 v1 Ed25519 private key`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pem { label } => write!(f, "PEM {label:?}"),
+            Self::Pkcs8Ed25519 {
+                version: Some(version),
+            } => write!(f, "DER PKCS#8 v{version} Ed25519 private key"),
+            Self::Pkcs8Ed25519 { version: None } => {
+                f.write_str("DER Ed25519 private key (without a PKCS#8 header)")
+            }
+        }
     }
 }
 

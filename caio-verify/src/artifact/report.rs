@@ -6,6 +6,8 @@
 //! Rendering, plus [`GateReport::write_to`], the one routing of those renderings that
 //! every gate command shares (which stream, when to annotate, the step summary). The JSON field names and the reason codes are an interface (CI scripts
 //! read them, `docs/gate.md` lists them); the human text is for people and may change.
+//! A private key is shown by where it is and what kind it is, in every rendering, and
+//! never by any of its bytes.
 
 use std::fmt::Write as _;
 use std::io;
@@ -16,8 +18,14 @@ use serde_json::{Value, json};
 
 use super::gate::Expectation;
 use super::{
-    ArtifactVerdict, Change, Failure, GateReport, JudgedFinding, KeyDifference, KeyringDiff, Status,
+    ArtifactVerdict, Change, Failure, GateReport, JudgedFinding, KeyDifference, KeyringDiff,
+    PrivateKeyFinding, Status,
 };
+
+/// What a report says to do about a private key. It names the key's place and kind
+/// only: a report is a CI log, kept and shared, and must not spread the secret.
+const PRIVATE_KEY_ADVICE: &str = "a private key must never ship: remove it from the artifact, \
+     and replace the key, since whoever has the artifact has it";
 
 /// What GitHub Actions asks of a gate, read from the environment.
 #[derive(Debug, Clone, Default)]
@@ -145,6 +153,19 @@ impl GateReport {
                     stats.scanned, stats.scanned_bytes
                 );
             }
+            for key in &artifact.private_keys {
+                let _ = writeln!(out, "  FAIL {}: private key, {}", key.describe(), key.kind);
+            }
+            let unlisted = unlisted_private_keys(artifact);
+            if unlisted > 0 {
+                let _ = writeln!(
+                    out,
+                    "  FAIL and {unlisted} more private key(s), not listed (max_private_keys)"
+                );
+            }
+            if artifact.private_key_count > 0 {
+                let _ = writeln!(out, "    {PRIVATE_KEY_ADVICE}");
+            }
             for judged in &artifact.findings {
                 human_finding(&mut out, judged, self.expected.as_ref(), keys);
             }
@@ -175,8 +196,9 @@ impl GateReport {
         self.expected.is_none()
     }
 
-    /// GitHub workflow commands, one `::error` line per problem: each failing block,
-    /// each artifact with no block, each artifact that could not be examined. Against a
+    /// GitHub workflow commands, one `::error` line per problem: each private key
+    /// recorded (and one for those not recorded), each failing block, each artifact
+    /// with no block, each artifact that could not be examined. Against a
     /// manifest, `file=` names the manifest (so the annotation lands on it) and the
     /// title and message name the artifact; otherwise `file=` names the artifact.
     pub fn github_annotations(&self) -> Vec<String> {
@@ -200,6 +222,23 @@ impl GateReport {
                     escape_data(&message),
                 ));
             };
+            for key in &artifact.private_keys {
+                push(
+                    "private_key",
+                    format!(
+                        "{}: private key, {}; {PRIVATE_KEY_ADVICE}",
+                        key.describe(),
+                        key.kind
+                    ),
+                );
+            }
+            let unlisted = unlisted_private_keys(artifact);
+            if unlisted > 0 {
+                push(
+                    "private_key",
+                    format!("{path}: {unlisted} more private key(s), not listed"),
+                );
+            }
             if let Some(error) = &artifact.error {
                 push(error.code(), format!("{error}{against}"));
             } else if artifact.findings.is_empty() {
@@ -265,6 +304,21 @@ impl GateReport {
                 let _ = writeln!(
                     out,
                     "| `{path}` | {result} | none | | no_block: no keyring block found |"
+                );
+            }
+            for key in &artifact.private_keys {
+                let _ = writeln!(
+                    out,
+                    "| `{path}` | {result} | `{}` | | private_key: {} |",
+                    cell(&key.describe()),
+                    cell(&key.kind.to_string())
+                );
+            }
+            let unlisted = unlisted_private_keys(artifact);
+            if unlisted > 0 {
+                let _ = writeln!(
+                    out,
+                    "| `{path}` | {result} | | | private_key: {unlisted} more, not listed |"
                 );
             }
             for judged in &artifact.findings {
@@ -356,7 +410,33 @@ fn artifact_json(artifact: &ArtifactVerdict, keys: bool) -> Value {
             "unpacked_bytes": s.unpacked_bytes,
         },
         "findings": artifact.findings.iter().map(|f| finding_json(f, keys)).collect::<Vec<_>>(),
+        "private_keys": artifact.private_keys.iter().map(private_key_json).collect::<Vec<_>>(),
+        "private_key_count": artifact.private_key_count,
     })
+}
+
+/// Where a private key is and what it is; never any of its bytes.
+fn private_key_json(key: &PrivateKeyFinding) -> Value {
+    let (label, pkcs8_version) = match &key.kind {
+        super::PrivateKeyKind::Pem { label } => (Some(label.as_str()), None),
+        super::PrivateKeyKind::Pkcs8Ed25519 { version } => (None, *version),
+    };
+    json!({
+        "location": key.location.to_string(),
+        "file": key.location.file.display().to_string(),
+        "members": key.location.members,
+        "offset": key.offset,
+        "kind": key.kind.code(),
+        "label": label,
+        "pkcs8_version": pkcs8_version,
+    })
+}
+
+/// How many private keys an artifact holds beyond those its verdict lists.
+fn unlisted_private_keys(artifact: &ArtifactVerdict) -> u64 {
+    artifact
+        .private_key_count
+        .saturating_sub(artifact.private_keys.len() as u64)
 }
 
 fn error_location(error: &super::ArtifactError) -> Option<String> {

@@ -1,15 +1,40 @@
-//! The byte scanner: finds every occurrence of the keyring magic in a stream, in one
-//! pass, with bounded memory, and hands each hit to the caller with the bytes that
-//! follow it.
+//! The byte scanner: finds every occurrence of the keyring magic and every private key
+//! in a stream, in one pass, with bounded memory, and hands each hit to the caller.
 //!
-//! It searches for the first [`SCAN_PREFIX_LEN`] magic bytes (all but the format byte,
-//! so a block of an unknown format is found, not skipped) with one
-//! [`memchr::memmem::Finder`] built per scanner. It reads large chunks into one reused
-//! buffer; a hit whose block could run past the end of the buffer is carried to the
-//! front and the rest read before the hit is handed on, and the last
-//! `SCAN_PREFIX_LEN - 1` bytes of every chunk are kept for the next search, so a magic
-//! or a block straddling a read boundary is found whole. It knows nothing of archives
-//! or file formats, and decides nothing: [`decode_window`] says what a hit holds.
+//! Three needles are looked for:
+//!
+//! - the first [`SCAN_PREFIX_LEN`] magic bytes (all but the format byte, so a block of
+//!   an unknown format is found, not skipped); a hit is handed on with the bytes that
+//!   follow it, up to the block window;
+//! - `PRIVATE KEY-----`, confirmed by a `-----BEGIN ` shortly before it with only
+//!   uppercase letters, digits and spaces between (a PEM private key's header line);
+//! - the 11 bytes that wrap an Ed25519 private key's seed in DER (`30 05 06 03 2b 65
+//!   70` the AlgorithmIdentifier, `04 22 04 20` the OCTET STRINGs), which occur in no
+//!   other encoding (a public key's SPKI has `03 21 00` after the same identifier);
+//!   every hit counts, and the bytes before it only tell the PKCS#8 version.
+//!
+//! They are found by two [`memchr::memmem::Finder`]s, built once per scanner, over each
+//! chunk of one reused buffer. The magic (its bytes 5 to 7, see `docs/format.md`) and
+//! the PEM needle share the bytes `KEY`: one finder looks for that [`ANCHOR`], and each
+//! hit is compared with both needles around it. The other looks for the DER needle. A
+//! finder costs about as much per byte whatever it looks for, so this costs two
+//! searches, not three (the scan is benchmarked against ripgrep). Their hits are taken
+//! in the order of the bytes.
+//!
+//! Read boundaries: a magic hit whose block could run past the end of the buffer is
+//! carried to the front and the rest read before the hit is handed on; an anchor is
+//! looked at only once the bytes its checks read after it are in the buffer; and every
+//! chunk keeps its last [`TAIL`] bytes for the next, enough for any needle less one byte
+//! with the bytes its check reads before and after it. So a needle straddling a
+//! boundary is found whole, with its context, whatever the sizes of the reads. Each
+//! finder resumes where it stopped, so nothing is found twice.
+//!
+//! The private-key needles are never a literal here (only comments name them), as the
+//! magic is not in `caio-keyring`: they are kept masked and unmasked at run time through
+//! [`core::hint::black_box`], so the gate's own binaries do not hold what it fails.
+//! Reported is where and what kind, never a byte of a key. The scanner knows nothing of
+//! archives or file formats, and decides nothing: [`decode_window`] says what a magic
+//! hit holds, and the gate judges.
 
 use std::io::{self, Read};
 
@@ -17,12 +42,82 @@ use caio_keyring::Keyring;
 use caio_keyring::block::{self, DecodeError, HEADER_LEN, SCAN_PREFIX_LEN};
 use memchr::memmem::Finder;
 
+use super::PrivateKeyKind;
+
 /// The bytes read per chunk, on top of the block window kept for a hit near the end.
 pub(crate) const DEFAULT_CHUNK: usize = 1 << 20;
 
-/// A magic finder and its read buffer, reused across every stream of an inspection.
+/// `PRIVATE KEY-----`, the end of a PEM private key's header line, XORed with
+/// [`MASK`].
+const MASKED_PEM_NEEDLE: [u8; PEM_NEEDLE_LEN] = [
+    0x0a, 0x08, 0x13, 0x0c, 0x1b, 0x0e, 0x1f, 0x7a, 0x11, 0x1f, 0x03, 0x77, 0x77, 0x77, 0x77, 0x77,
+];
+
+/// `30 05 06 03 2b 65 70 04 22 04 20`, the DER around an Ed25519 private key's seed,
+/// XORed with [`MASK`].
+const MASKED_PKCS8_NEEDLE: [u8; PKCS8_NEEDLE_LEN] = [
+    0x6a, 0x5f, 0x5c, 0x59, 0x71, 0x3f, 0x2a, 0x5e, 0x78, 0x5e, 0x7a,
+];
+
+/// The XOR mask of the needles (the one the block magic uses).
+const MASK: u8 = 0x5a;
+
+const PEM_NEEDLE_LEN: usize = 16;
+const PKCS8_NEEDLE_LEN: usize = 11;
+
+/// The most label bytes before `PRIVATE KEY` in a PEM header that is recognised:
+/// `ENCRYPTED ` and `OPENSSH ` are 10 and 8; 40 leaves a wide margin.
+const MAX_PEM_LABEL_PREFIX: usize = 40;
+
+/// How far before `PRIVATE KEY-----` a PEM header is looked for: `-----BEGIN ` and the
+/// label's first words.
+const PEM_LOOK_BEHIND: usize = b"-----BEGIN ".len() + MAX_PEM_LABEL_PREFIX;
+
+/// How far before the DER wrapper the PKCS#8 header is looked for: `30 LL 02 01 0v`, or
+/// `30 81 LL 02 01 0v` with a long-form length.
+const PKCS8_LOOK_BEHIND: usize = 6;
+
+/// What one finder looks for on behalf of both the magic and the PEM needle: bytes
+/// both hold (the magic at [`MAGIC_ANCHOR_AT`], `PRIVATE KEY-----` at
+/// [`PEM_ANCHOR_AT`]), and nothing secret on its own. The magic is never written out
+/// here (the `tidy` test forbids it); a unit test checks that it holds the anchor.
+const ANCHOR: [u8; 3] = *b"KEY";
+
+/// Where [`ANCHOR`] sits in the magic.
+const MAGIC_ANCHOR_AT: usize = 5;
+
+/// Where [`ANCHOR`] sits in the PEM needle.
+const PEM_ANCHOR_AT: usize = 8;
+
+/// The bytes after an anchor that its checks read: the rest of the magic prefix, or of
+/// the PEM needle.
+const ANCHOR_LOOK_AHEAD: usize = max(
+    SCAN_PREFIX_LEN - MAGIC_ANCHOR_AT - ANCHOR.len(),
+    PEM_NEEDLE_LEN - PEM_ANCHOR_AT - ANCHOR.len(),
+);
+
+/// The bytes before an anchor that its checks read: the start of the magic, or the
+/// start of the PEM needle and the header before it.
+const ANCHOR_LOOK_BEHIND: usize = max(MAGIC_ANCHOR_AT, PEM_ANCHOR_AT + PEM_LOOK_BEHIND);
+
+/// The bytes every chunk keeps for the next: a needle less its last byte, with the
+/// bytes its checks read around it.
+const TAIL: usize = max(
+    ANCHOR_LOOK_BEHIND + ANCHOR.len() - 1 + ANCHOR_LOOK_AHEAD,
+    PKCS8_LOOK_BEHIND + PKCS8_NEEDLE_LEN - 1,
+);
+
+/// The finders, the needles they lead to, and the read buffer, reused across every
+/// stream of an inspection.
 pub(crate) struct Scanner {
-    finder: Finder<'static>,
+    /// Finds [`ANCHOR`].
+    anchor: Finder<'static>,
+    /// Finds the DER needle.
+    pkcs8: Finder<'static>,
+    /// The magic prefix, compared at each anchor.
+    magic: [u8; SCAN_PREFIX_LEN],
+    /// The PEM needle, compared at each anchor.
+    pem: [u8; PEM_NEEDLE_LEN],
     /// How many bytes from a hit on are handed to the caller (at most).
     window: usize,
     /// How many new bytes each refill aims for.
@@ -30,9 +125,30 @@ pub(crate) struct Scanner {
     buf: Vec<u8>,
 }
 
-/// What the scanner calls for each hit: the stream offset and the bytes from the hit
-/// on; an error stops the scan.
+/// What the scanner calls for each magic hit: the stream offset and the bytes from the
+/// hit on; an error stops the scan.
 pub(crate) type OnHit<'a, E> = dyn FnMut(u64, &[u8]) -> Result<(), E> + 'a;
+
+/// What the scanner calls for each private key: where its encoding starts in the
+/// stream, and what it is. It cannot stop the scan: the caller bounds what it keeps.
+pub(crate) type OnKey<'a> = dyn FnMut(u64, KeyHit<'_>) + 'a;
+
+/// A private key the scanner found, borrowed from the buffer, so that a hostile stream
+/// of millions of them allocates nothing the caller does not keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyHit<'a> {
+    /// A PEM header; the label, e.g. `RSA PRIVATE KEY`, is uppercase letters, digits and
+    /// spaces only.
+    Pem {
+        /// The label's bytes.
+        label: &'a [u8],
+    },
+    /// The DER wrapper of an Ed25519 seed, and the PKCS#8 version before it, if any.
+    Pkcs8Ed25519 {
+        /// 1, 2, or `None` without a recognisable header.
+        version: Option<u8>,
+    },
+}
 
 /// Why a scan stopped before the end of the stream.
 #[derive(Debug)]
@@ -44,34 +160,41 @@ pub(crate) enum ScanError<E> {
 }
 
 impl Scanner {
-    /// A scanner that hands on `window` bytes from each hit and reads `chunk` bytes at
-    /// a time. Both are at least one magic long.
+    /// A scanner that hands on `window` bytes from each magic hit and reads `chunk`
+    /// bytes at a time. The window is at least one magic long, and the chunk at least
+    /// the [`TAIL`] kept between chunks, so that every refill reads something new.
     pub(crate) fn new(window: usize, chunk: usize) -> Self {
-        let needle = block::scan_prefix();
         let window = window.max(SCAN_PREFIX_LEN);
-        let chunk = chunk.max(SCAN_PREFIX_LEN);
+        let chunk = chunk.max(TAIL + 1);
         Self {
-            finder: Finder::new(&needle).into_owned(),
+            anchor: Finder::new(&ANCHOR).into_owned(),
+            pkcs8: Finder::new(&unmask(MASKED_PKCS8_NEEDLE)).into_owned(),
+            magic: block::scan_prefix(),
+            pem: unmask(MASKED_PEM_NEEDLE),
             window,
             chunk,
             buf: Vec::new(),
         }
     }
 
-    /// Reads `reader` to its end and calls `on_hit(offset, window)` for every magic in
-    /// it, in order: `offset` counts from the start of the stream, `window` holds the
-    /// bytes from the hit on, as many as the scanner's window or as the stream has.
-    /// Returns how many bytes were read.
+    /// Reads `reader` to its end; calls `on_hit(offset, window)` for every magic in it,
+    /// in order (`offset` counts from the start of the stream, `window` holds the bytes
+    /// from the hit on, as many as the scanner's window or as the stream has), and
+    /// `on_key(offset, key)` for every private key, in order. Returns how many bytes
+    /// were read.
     pub(crate) fn scan<E>(
         &mut self,
         reader: &mut dyn Read,
         on_hit: &mut OnHit<'_, E>,
+        on_key: &mut OnKey<'_>,
     ) -> Result<u64, ScanError<E>> {
         let capacity = self.chunk + self.window;
         self.buf.resize(capacity, 0);
         let mut len = 0_usize; // valid bytes at the front of `buf`
         let mut base = 0_u64; // stream offset of `buf[0]`
         let mut eof = false;
+        // Where each finder resumes in `buf`: every hit starting before it was handled.
+        let (mut anchor_from, mut pkcs8_from) = (0_usize, 0_usize);
         loop {
             while len < capacity && !eof {
                 let spare = self.buf.get_mut(len..).unwrap_or_default();
@@ -83,33 +206,68 @@ impl Scanner {
                 }
             }
             let data = self.buf.get(..len).unwrap_or_default();
-            // Where the next search starts, and a hit whose block may run past `len`.
-            let mut from = 0_usize;
+            // An anchor is looked at once the bytes its checks read after it are here
+            // (at the end of the stream, whatever there is).
+            let limit = if eof {
+                len
+            } else {
+                len.saturating_sub(ANCHOR_LOOK_AHEAD)
+            };
+            let anchors = data.get(..limit).unwrap_or_default();
+            let mut anchor_at = find(&self.anchor, anchors, anchor_from);
+            let mut pkcs8_at = find(&self.pkcs8, data, pkcs8_from);
+            // The anchor of a magic hit whose block may run past `len`.
             let mut carried = None;
-            while let Some(at) = data
-                .get(from..)
-                .and_then(|rest| self.finder.find(rest))
-                .map(|rel| from + rel)
-            {
-                let end = at.saturating_add(self.window);
-                if end > len && !eof {
-                    carried = Some(at);
-                    break;
+            loop {
+                let (at, is_anchor) = match (anchor_at, pkcs8_at) {
+                    (Some(a), Some(d)) if d < a => (d, false),
+                    (Some(a), _) => (a, true),
+                    (None, Some(d)) => (d, false),
+                    (None, None) => break,
+                };
+                if !is_anchor {
+                    pkcs8_hit(data, base, at, on_key);
+                    pkcs8_at = find(&self.pkcs8, data, at + 1);
+                    continue;
                 }
-                let window = data.get(at..end.min(len)).unwrap_or_default();
-                on_hit(base + at as u64, window).map_err(ScanError::Hit)?;
-                from = at + 1;
+                if let Some(start) = at.checked_sub(MAGIC_ANCHOR_AT)
+                    && data.get(start..start + SCAN_PREFIX_LEN) == Some(&self.magic[..])
+                {
+                    let end = start.saturating_add(self.window);
+                    if end > len && !eof {
+                        carried = Some(at);
+                        break;
+                    }
+                    let window = data.get(start..end.min(len)).unwrap_or_default();
+                    on_hit(base + start as u64, window).map_err(ScanError::Hit)?;
+                }
+                if let Some(start) = at.checked_sub(PEM_ANCHOR_AT)
+                    && data.get(start..start + PEM_NEEDLE_LEN) == Some(&self.pem[..])
+                {
+                    pem_hit(data, base, start, on_key);
+                }
+                anchor_at = find(&self.anchor, anchors, at + 1);
             }
+
             if eof && carried.is_none() {
                 return Ok(base + len as u64);
             }
-            // Keep the carried hit, or else the bytes that may start a magic that the
-            // next read completes. Either way `keep > 0`: the buffer is full here, and a
-            // carried hit lies past the first `chunk` bytes.
-            let keep = carried.unwrap_or_else(|| len.saturating_sub(SCAN_PREFIX_LEN - 1).max(from));
+            // Every anchor before `next_anchor` and every DER needle before `next_pkcs8`
+            // was handled: all that start before where the finders stopped, or up to the
+            // carried magic hit (which was not handed on) and the DER needle after it.
+            // Keep the bytes from there on, with the look-behind of each check. The
+            // buffer is full here and `chunk > TAIL`, and a carried hit lies past the
+            // first `chunk` bytes, so `keep > 0`: every round reads something new.
+            let next_anchor = carried.unwrap_or((limit + 1).saturating_sub(ANCHOR.len()));
+            let next_pkcs8 = pkcs8_at.unwrap_or((len + 1).saturating_sub(PKCS8_NEEDLE_LEN));
+            let keep = next_anchor
+                .saturating_sub(ANCHOR_LOOK_BEHIND)
+                .min(next_pkcs8.saturating_sub(PKCS8_LOOK_BEHIND));
             self.buf.copy_within(keep..len, 0);
             len -= keep;
             base += keep as u64;
+            anchor_from = next_anchor - keep;
+            pkcs8_from = next_pkcs8 - keep;
         }
     }
 }
@@ -132,4 +290,121 @@ pub(crate) fn decode_window(window: &[u8]) -> (Vec<u8>, Result<Keyring, DecodeEr
             (head.to_vec(), Err(error))
         }
     }
+}
+
+impl From<KeyHit<'_>> for PrivateKeyKind {
+    fn from(hit: KeyHit<'_>) -> Self {
+        match hit {
+            KeyHit::Pem { label } => Self::Pem {
+                label: String::from_utf8_lossy(label).into_owned(),
+            },
+            KeyHit::Pkcs8Ed25519 { version } => Self::Pkcs8Ed25519 { version },
+        }
+    }
+}
+
+/// The first hit of `finder` in `data` at or after `from`.
+fn find(finder: &Finder<'_>, data: &[u8], from: usize) -> Option<usize> {
+    data.get(from..)
+        .and_then(|rest| finder.find(rest))
+        .map(|rel| from + rel)
+}
+
+/// `PRIVATE KEY-----` at `at` in `data` (which starts at stream offset `base`): handed
+/// on when it ends a PEM private key's header.
+fn pem_hit(data: &[u8], base: u64, at: usize, on_key: &mut OnKey<'_>) {
+    if let Some((start, label)) = pem_header(data, at) {
+        on_key(base + start as u64, KeyHit::Pem { label });
+    }
+}
+
+/// The DER wrapper of an Ed25519 seed at `at` in `data` (which starts at stream offset
+/// `base`): always handed on, from its PKCS#8 header when there is one.
+fn pkcs8_hit(data: &[u8], base: u64, at: usize, on_key: &mut OnKey<'_>) {
+    let (start, version) = pkcs8_header(data, at).map_or((at, None), |(s, v)| (s, Some(v)));
+    on_key(base + start as u64, KeyHit::Pkcs8Ed25519 { version });
+}
+
+/// Confirms a PEM private key header around `PRIVATE KEY-----` at `at`: `-----BEGIN `
+/// and at most [`MAX_PEM_LABEL_PREFIX`] label bytes (uppercase letters, digits, spaces)
+/// before it. Returns where the header starts and the label. Looks only at the
+/// [`PEM_LOOK_BEHIND`] bytes before `at`, so the answer does not depend on where the
+/// reads fell.
+fn pem_header(data: &[u8], at: usize) -> Option<(usize, &[u8])> {
+    let lo = at.saturating_sub(PEM_LOOK_BEHIND);
+    let before = data.get(lo..at)?;
+    // `BEGIN ` is made of label bytes too: the run of them ends at the dashes.
+    let run = before
+        .iter()
+        .rev()
+        .take_while(|&&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
+        .count();
+    let words = before.len().checked_sub(run)?;
+    let header = words.checked_sub(b"-----".len())?;
+    if before.get(header..words)? != b"-----" || !before.get(words..)?.starts_with(b"BEGIN ") {
+        return None;
+    }
+    let label_start = lo + words + b"BEGIN ".len();
+    let label_end = at + b"PRIVATE KEY".len();
+    Some((lo + header, data.get(label_start..label_end)?))
+}
+
+/// The PKCS#8 header before the DER wrapper at `at`, if it is one: the outer SEQUENCE's
+/// tag and length (short form, or `81 LL`) and the version INTEGER (0 for v1, 1 for
+/// v2). Returns where the SEQUENCE starts and the version (1 or 2).
+fn pkcs8_header(data: &[u8], at: usize) -> Option<(usize, u8)> {
+    let version_at = at.checked_sub(3)?;
+    let version = match data.get(version_at..at)? {
+        [0x02, 0x01, 0x00] => 1,
+        [0x02, 0x01, 0x01] => 2,
+        _ => return None,
+    };
+    let short = version_at
+        .checked_sub(2)
+        .and_then(|s| data.get(s..version_at));
+    let long = version_at
+        .checked_sub(3)
+        .and_then(|s| data.get(s..version_at));
+    match (short, long) {
+        (Some([0x30, len]), _) if *len < 0x80 => Some((version_at - 2, version)),
+        (_, Some([0x30, 0x81, _])) => Some((version_at - 3, version)),
+        _ => None,
+    }
+}
+
+/// A needle, unmasked at run time: `black_box` keeps the compiler from folding the
+/// plain bytes back into the binary.
+fn unmask<const N: usize>(masked: [u8; N]) -> [u8; N] {
+    let mut out = core::hint::black_box(masked);
+    let mask = core::hint::black_box(MASK);
+    for b in &mut out {
+        *b ^= mask;
+    }
+    out
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+#[cfg(test)]
+pub(crate) mod needles {
+    //! The plain needles, for tests only: test binaries are never gated.
+
+    /// `PRIVATE KEY-----`.
+    pub(crate) fn pem() -> [u8; super::PEM_NEEDLE_LEN] {
+        super::unmask(super::MASKED_PEM_NEEDLE)
+    }
+
+    /// The DER wrapper of an Ed25519 seed.
+    pub(crate) fn pkcs8() -> [u8; super::PKCS8_NEEDLE_LEN] {
+        super::unmask(super::MASKED_PKCS8_NEEDLE)
+    }
+
+    /// The bytes kept between chunks.
+    pub(crate) const TAIL: usize = super::TAIL;
+
+    /// The anchor, and where it sits in the magic and in the PEM needle.
+    pub(crate) const ANCHOR: (&[u8], usize, usize) =
+        (&super::ANCHOR, super::MAGIC_ANCHOR_AT, super::PEM_ANCHOR_AT);
 }

@@ -1,6 +1,7 @@
 //! Unit tests of the artifact inspector: the scanner at read boundaries, corrupt and
-//! truncated blocks, every container format built in memory, every limit, the diff,
-//! the gate and the renderings. End-to-end tests on real binaries and archives made by
+//! truncated blocks, private keys (PEM and DER, at read boundaries, in containers,
+//! bounded), every container format built in memory, every limit, the diff, the gate
+//! and the renderings. End-to-end tests on real binaries and archives made by
 //! the real `tar`, `gzip` and `zstd` are in `tests/it/gate.rs`.
 
 use std::io::{Cursor, Read, Write as _};
@@ -640,6 +641,8 @@ fn inspection(findings: Vec<Finding>, error: Option<ArtifactError>) -> Inspectio
     Inspection {
         artifact: "dist/image.tar".into(),
         findings,
+        private_keys: Vec::new(),
+        private_key_count: 0,
         error,
         stats: Stats::default(),
     }
@@ -765,6 +768,8 @@ fn failing_report() -> GateReport {
         gate.judge(Inspection {
             artifact: PathBuf::from("dist/missing, really"),
             findings: vec![],
+            private_keys: vec![],
+            private_key_count: 0,
             error: Some(ArtifactError::NotAFile {
                 path: "dist/missing, really".into(),
             }),
@@ -865,4 +870,510 @@ fn results_cross_threads_so_callers_can_inspect_in_parallel() {
     send_sync::<Gate>();
     send_sync::<GateReport>();
     send::<Inspector>();
+}
+
+// ---- private keys -------------------------------------------------------------------
+
+/// A seed no report may show, in any form.
+const SEED: [u8; 32] = [0x11; 32];
+
+/// The PKCS#8 v1 DER of [`SEED`], as `openssl pkey -outform DER` writes it.
+fn pkcs8_v1() -> Vec<u8> {
+    [
+        &[0x30, 0x2e, 0x02, 0x01, 0x00][..],
+        &scan::needles::pkcs8(),
+        &SEED,
+    ]
+    .concat()
+}
+
+/// The base64 body of a PEM private key holding [`SEED`].
+fn pem_body() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(pkcs8_v1())
+}
+
+/// A PEM private key under `label`, as `openssl genpkey` writes one.
+fn pem_key(label: &str) -> Vec<u8> {
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        pem_body()
+    )
+    .into_bytes()
+}
+
+fn pem(label: &str) -> PrivateKeyKind {
+    PrivateKeyKind::Pem {
+        label: label.to_owned(),
+    }
+}
+
+fn der(version: Option<u8>) -> PrivateKeyKind {
+    PrivateKeyKind::Pkcs8Ed25519 { version }
+}
+
+/// Each private key as (location, offset, kind).
+fn keys_of(inspection: &Inspection) -> Vec<(String, u64, PrivateKeyKind)> {
+    inspection
+        .private_keys
+        .iter()
+        .map(|k| (k.location.to_string(), k.offset, k.kind.clone()))
+        .collect()
+}
+
+/// A private key expected: (location, offset, kind).
+type ExpectedKey<'a> = (&'a str, u64, PrivateKeyKind);
+
+fn check_keys(bytes: &[u8], expected: &[ExpectedKey<'_>]) {
+    let inspection = inspect_bytes(bytes);
+    assert!(inspection.error.is_none(), "{:?}", inspection.error);
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(l, o, k)| (l.to_string(), *o, k.clone()))
+        .collect();
+    assert_eq!(
+        keys_of(&inspection),
+        expected,
+        "{:?}",
+        String::from_utf8_lossy(bytes)
+    );
+    assert_eq!(inspection.private_key_count, expected.len() as u64);
+}
+
+#[test]
+fn the_needles_are_what_the_masked_constants_say() {
+    assert_eq!(scan::needles::pem(), *b"PRIVATE KEY-----");
+    assert_eq!(
+        scan::needles::pkcs8(),
+        [
+            0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20
+        ]
+    );
+    // One finder serves the magic and the PEM needle: both hold its anchor.
+    let (anchor, in_magic, in_pem) = scan::needles::ANCHOR;
+    assert_eq!(
+        &block::scan_prefix()[in_magic..in_magic + anchor.len()],
+        anchor
+    );
+    assert_eq!(&scan::needles::pem()[in_pem..in_pem + anchor.len()], anchor);
+}
+
+#[test]
+fn pem_private_keys_are_found_with_their_label() {
+    for label in [
+        "PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "RSA PRIVATE KEY",
+        "DSA PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "ANY PRIVATE KEY",
+    ] {
+        check_keys(
+            &[filler(10), pem_key(label)].concat(),
+            &[("mem", 10, pem(label))],
+        );
+    }
+    // A key in a JSON string (a cloud service account file), a CRLF file, the header
+    // alone at the very end, a longest label prefix, extra dashes before.
+    let json = format!(
+        r#"{{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n"}}"#,
+        pem_body()
+    );
+    let begin = json.find("-----BEGIN").unwrap() as u64;
+    check_keys(json.as_bytes(), &[("mem", begin, pem("PRIVATE KEY"))]);
+    let crlf = String::from_utf8(pem_key("EC PRIVATE KEY"))
+        .unwrap()
+        .replace('\n', "\r\n");
+    check_keys(crlf.as_bytes(), &[("mem", 0, pem("EC PRIVATE KEY"))]);
+    check_keys(
+        b"xyz -----BEGIN PRIVATE KEY-----",
+        &[("mem", 4, pem("PRIVATE KEY"))],
+    );
+    let longest = format!("{} PRIVATE KEY", "A".repeat(39));
+    check_keys(
+        format!("-----BEGIN {longest}-----").as_bytes(),
+        &[("mem", 0, pem(&longest))],
+    );
+    check_keys(
+        b"-------BEGIN RSA PRIVATE KEY-----",
+        &[("mem", 2, pem("RSA PRIVATE KEY"))],
+    );
+    // Two keys, one after the other.
+    let two = [pem_key("PRIVATE KEY"), pem_key("OPENSSH PRIVATE KEY")].concat();
+    let second = pem_key("PRIVATE KEY").len() as u64;
+    check_keys(
+        &two,
+        &[
+            ("mem", 0, pem("PRIVATE KEY")),
+            ("mem", second, pem("OPENSSH PRIVATE KEY")),
+        ],
+    );
+}
+
+#[test]
+fn public_keys_certificates_and_near_misses_are_not_private_keys() {
+    let cases: &[&[u8]] = &[
+        b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n",
+        b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        b"-----BEGIN OPENSSH PUBLIC KEY-----",
+        // The label alone, as libraries and messages hold it.
+        b"PRIVATE KEY\0ENCRYPTED PRIVATE KEY\0RSA PRIVATE KEY\0-----BEGIN \0-----\0",
+        // The end of the header without its start, or with something else before.
+        b"PRIVATE KEY-----",
+        b"-----END PRIVATE KEY-----",
+        b"-----BEGINPRIVATE KEY-----",
+        b"-----BEGIN rsa PRIVATE KEY-----",
+        b"-----BEGIN RSA-PRIVATE KEY-----",
+        b"----BEGIN PRIVATE KEY-----",
+        b"-----BEGIN PRIVATE KEY----",
+    ];
+    for bytes in cases {
+        check_keys(bytes, &[]);
+    }
+    // A label prefix longer than 40 bytes is not looked for.
+    let long = format!("-----BEGIN {} PRIVATE KEY-----", "A".repeat(40));
+    check_keys(long.as_bytes(), &[]);
+}
+
+#[test]
+fn der_ed25519_private_keys_are_found_and_public_ones_are_not() {
+    let wrapper = scan::needles::pkcs8().to_vec();
+    // OneAsymmetricKey (v2): the seed, then the public key as [1] IMPLICIT BIT STRING.
+    let public = [&[0x81, 0x21, 0x00][..], &[0x22; 32]].concat();
+    let v2 = |len: u8| [&[0x30, len, 0x02, 0x01, 0x01][..], &wrapper, &SEED, &public].concat();
+    let cases: Vec<(Vec<u8>, Vec<ExpectedKey<'_>>)> = vec![
+        (
+            [filler(7), pkcs8_v1(), filler(9)].concat(),
+            vec![("mem", 7, der(Some(1)))],
+        ),
+        (pkcs8_v1(), vec![("mem", 0, der(Some(1)))]),
+        (v2(0x51), vec![("mem", 0, der(Some(2)))]),
+        (
+            [filler(3), v2(0x53)].concat(),
+            vec![("mem", 3, der(Some(2)))],
+        ),
+        // A long-form SEQUENCE length.
+        (
+            [&[0x30, 0x81, 0x2e, 0x02, 0x01, 0x00][..], &wrapper, &SEED].concat(),
+            vec![("mem", 0, der(Some(1)))],
+        ),
+        // The wrapper alone counts, at its own offset: it is only ever a private key.
+        (
+            [filler(5), wrapper.clone()].concat(),
+            vec![("mem", 5, der(None))],
+        ),
+        (wrapper.clone(), vec![("mem", 0, der(None))]),
+        (
+            [&[0x02, 0x01, 0x07][..], &wrapper, &SEED].concat(),
+            vec![("mem", 3, der(None))],
+        ),
+        // A public key's SPKI, and the wrapper cut short, are not.
+        (
+            [
+                &[
+                    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+                ][..],
+                &[0x22; 32],
+            ]
+            .concat(),
+            vec![],
+        ),
+        (wrapper[..10].to_vec(), vec![]),
+        ([&wrapper[1..], &SEED[..]].concat(), vec![]),
+    ];
+    for (bytes, expected) in cases {
+        check_keys(&bytes, &expected);
+    }
+}
+
+#[test]
+fn a_private_key_straddling_any_read_boundary_is_found_once() {
+    let limits = Limits {
+        max_block_len: 256,
+        ..Limits::default()
+    };
+    let block = block_of(7);
+    let key = pem_key("OPENSSH PRIVATE KEY");
+    let gap = filler(50);
+    let tail = scan::needles::TAIL;
+    for chunk in [1, tail + 1, tail + 7, 100, 257] {
+        for step in [1, 7, 64, usize::MAX] {
+            for at in (0..420).step_by(5) {
+                // A block, a PEM key and a DER key, each crossing some boundary.
+                let bytes = [
+                    filler(at),
+                    block.clone(),
+                    key.clone(),
+                    gap.clone(),
+                    pkcs8_v1(),
+                    filler(300),
+                ]
+                .concat();
+                let pem_at = (at + block.len()) as u64;
+                let der_at = pem_at + (key.len() + gap.len()) as u64;
+                let inspection = inspect_with(&bytes, limits, chunk, step);
+                let what = format!("chunk {chunk}, step {step}, block at {at}");
+                assert!(inspection.error.is_none(), "{what}");
+                assert_eq!(
+                    summary(&inspection),
+                    vec![("mem".to_owned(), at as u64, Ok(7))],
+                    "{what}"
+                );
+                assert_eq!(
+                    keys_of(&inspection),
+                    vec![
+                        ("mem".to_owned(), pem_at, pem("OPENSSH PRIVATE KEY")),
+                        ("mem".to_owned(), der_at, der(Some(1))),
+                    ],
+                    "{what}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_private_key_straddling_the_default_chunk_boundary_is_found() {
+    // The first read fills the chunk and the block window; the next starts there.
+    let boundary = scan::DEFAULT_CHUNK + Limits::default().block_window();
+    let key = pem_key("PRIVATE KEY");
+    for before in [1, 5, 11, 15, 16, 20, 40, 60, 100] {
+        let pem_at = boundary - before;
+        let bytes = [filler(pem_at), key.clone()].concat();
+        check_keys(&bytes, &[("mem", pem_at as u64, pem("PRIVATE KEY"))]);
+        let der_at = boundary - before.min(40);
+        let bytes = [filler(der_at), pkcs8_v1()].concat();
+        check_keys(&bytes, &[("mem", der_at as u64, der(Some(1)))]);
+    }
+}
+
+#[test]
+fn private_keys_inside_containers_are_found_with_their_inner_path() {
+    let key = pem_key("PRIVATE KEY");
+    let bin = binary_with_block(4);
+    let app = tar(&[
+        ("usr/bin/caio", &bin),
+        ("etc/caio/private.pem", &key),
+        ("etc/caio/private.der", &pkcs8_v1()),
+    ]);
+    let expected = [
+        ("mem!etc/caio/private.pem", 0, pem("PRIVATE KEY")),
+        ("mem!etc/caio/private.der", 0, der(Some(1))),
+    ];
+    check_keys(&app, &expected);
+    check_keys(&gzip(&app), &expected);
+    check_keys(&zstd(&app), &expected);
+    let wheel = zip(&[
+        ("caio/bin/caio", &bin),
+        ("caio/keys/signing.pem", &[filler(3), key.clone()].concat()),
+    ]);
+    check_keys(
+        &wheel,
+        &[("mem!caio/keys/signing.pem", 3, pem("PRIVATE KEY"))],
+    );
+    // A wheel inside a gzip'd tarball: the nested zip is spilled, then read.
+    check_keys(
+        &gzip(&tar(&[("dist/caio.whl", &wheel)])),
+        &[(
+            "mem!dist/caio.whl!caio/keys/signing.pem",
+            3,
+            pem("PRIVATE KEY"),
+        )],
+    );
+    // The blocks are found beside them, as ever.
+    check(&app, &[("mem!usr/bin/caio", 1000, Ok(4))]);
+}
+
+#[test]
+fn private_keys_beyond_the_bound_are_counted_not_recorded() {
+    let many = pem_key("PRIVATE KEY").repeat(1000);
+    let limits = Limits {
+        max_private_keys: 10,
+        ..Limits::default()
+    };
+    let inspection = inspect_with(&many, limits, 4096, usize::MAX);
+    assert!(inspection.error.is_none(), "no error: the count says it");
+    assert_eq!(inspection.private_keys.len(), 10);
+    assert_eq!(inspection.private_key_count, 1000);
+    // The bound holds over the whole artifact, not per member.
+    let five = pem_key("RSA PRIVATE KEY").repeat(5);
+    let app = tar(&[("a.pem", &five), ("b.pem", &five), ("c.pem", &five)]);
+    let inspection = inspect_with(&app, limits, 4096, usize::MAX);
+    assert_eq!(inspection.private_keys.len(), 10);
+    assert_eq!(inspection.private_key_count, 15);
+    assert_eq!(inspection.private_keys[9].location.to_string(), "mem!b.pem");
+}
+
+fn with_keys(mut inspection: Inspection, count: u64) -> Inspection {
+    let key = PrivateKeyFinding {
+        location: Location {
+            file: "dist/image.tar".into(),
+            members: vec!["etc/key.pem".into()],
+        },
+        offset: 0x10,
+        kind: pem("PRIVATE KEY"),
+    };
+    inspection.private_keys = vec![key; count.min(2) as usize];
+    inspection.private_key_count = count;
+    inspection
+}
+
+#[test]
+fn a_private_key_fails_the_gate_whatever_the_blocks() {
+    let gate = Gate::against(&keyring(5), "keys/keyring.toml", GateOptions::default());
+    let permissive = Gate::against(
+        &keyring(5),
+        "keys/keyring.toml",
+        GateOptions {
+            allow_development: true,
+        },
+    );
+    let judged = |gate: &Gate, findings: Vec<Finding>, error, keys| {
+        let verdict = gate.judge(with_keys(inspection(findings, error), keys));
+        (verdict.status, verdict.reasons())
+    };
+    let good = || vec![finding(Ok(keyring(5)))];
+    // (gate, blocks, private keys, status, reasons)
+    type Case<'a> = (&'a Gate, Vec<Finding>, u64, Status, Vec<&'a str>);
+    let cases: Vec<Case<'_>> = vec![
+        (&gate, good(), 0, Status::Pass, vec![]),
+        (&gate, good(), 1, Status::Fail, vec!["private_key"]),
+        (&gate, good(), 5000, Status::Fail, vec!["private_key"]),
+        (&permissive, good(), 1, Status::Fail, vec!["private_key"]),
+        (
+            &gate,
+            vec![],
+            1,
+            Status::Fail,
+            vec!["private_key", "no_block"],
+        ),
+        (
+            &gate,
+            vec![finding(Ok(keyring(6)))],
+            2,
+            Status::Fail,
+            vec!["private_key", "mismatch"],
+        ),
+    ];
+    for (gate, findings, keys, status, reasons) in cases {
+        assert_eq!(judged(gate, findings, None, keys), (status, reasons));
+    }
+    // Without a manifest too.
+    let inspect = Gate::inspect_only();
+    assert_eq!(
+        judged(&inspect, good(), None, 1),
+        (Status::Fail, vec!["private_key"])
+    );
+    // An error still outranks it, and both are said.
+    let limit = ArtifactError::Limit {
+        location: Location::file("dist/image.tar"),
+        limit: LimitExceeded::Entries { max: 3 },
+    };
+    assert_eq!(
+        judged(&gate, good(), Some(limit), 1),
+        (Status::Error, vec!["limit_exceeded", "private_key"])
+    );
+    let report = gate.report(vec![gate.judge(with_keys(inspection(good(), None), 1))]);
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[test]
+fn private_keys_are_reported_by_place_and_kind_never_by_their_bytes() {
+    let bytes = [
+        binary_with_block(5),
+        pem_key("PRIVATE KEY"),
+        pkcs8_v1(),
+        pem_key("OPENSSH PRIVATE KEY"),
+    ]
+    .concat();
+    let pem_at = binary_with_block(5).len() as u64;
+    let der_at = pem_at + pem_key("PRIVATE KEY").len() as u64;
+    let limits = Limits {
+        max_private_keys: 2,
+        ..Limits::default()
+    };
+    let mut inspector = Inspector::new(limits);
+    let inspected = inspector.inspect_reader(Path::new("dist/caio"), &mut &bytes[..]);
+    let gate = Gate::against(&keyring(5), "keys/keyring.toml", GateOptions::default());
+    let report = gate.report(vec![gate.judge(inspected)]);
+    assert_eq!(report.exit_code(), 1);
+
+    let json = report.to_json();
+    let artifact = &json["artifacts"][0];
+    assert_eq!(artifact["status"], "fail");
+    assert_eq!(artifact["reasons"], serde_json::json!(["private_key"]));
+    assert_eq!(artifact["private_key_count"], 3);
+    assert_eq!(
+        artifact["private_keys"],
+        serde_json::json!([
+            {"location": "dist/caio", "file": "dist/caio", "members": [], "offset": pem_at,
+             "kind": "pem_private_key", "label": "PRIVATE KEY", "pkcs8_version": null},
+            {"location": "dist/caio", "file": "dist/caio", "members": [], "offset": der_at,
+             "kind": "pkcs8_ed25519_private_key", "label": null, "pkcs8_version": 1},
+        ])
+    );
+    // The existing fields are all there, meaning what they meant: the block passes.
+    for field in ["path", "status", "reasons", "error", "stats", "findings"] {
+        assert!(artifact.get(field).is_some(), "{field}");
+    }
+    assert_eq!(artifact["findings"][0]["status"], "pass");
+    assert_eq!(json["status"], "fail");
+    assert_eq!(json["exit_code"], 1);
+
+    let human = report.human();
+    assert!(human.contains("FAIL  dist/caio: private_key\n"), "{human}");
+    assert!(
+        human.contains(&format!(
+            "FAIL dist/caio @ {pem_at:#x}: private key, PEM \"PRIVATE KEY\""
+        )),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!(
+            "FAIL dist/caio @ {der_at:#x}: private key, DER PKCS#8 v1 Ed25519 private key"
+        )),
+        "{human}"
+    );
+    assert!(human.contains("and 1 more private key(s)"), "{human}");
+    assert!(human.contains("must never ship"), "{human}");
+
+    let annotations = report.github_annotations();
+    assert_eq!(annotations.len(), 3, "{annotations:#?}");
+    assert!(annotations.iter().all(|a| a.starts_with(
+        "::error file=keys/keyring.toml,title=CAIO keyring gate%3A dist/caio%3A private_key::"
+    )));
+    assert!(
+        annotations[0].contains(&format!("dist/caio @ {pem_at:#x}")),
+        "{}",
+        annotations[0]
+    );
+    let markdown = report.markdown_summary();
+    assert!(
+        markdown.contains("private_key: PEM \"PRIVATE KEY\""),
+        "{markdown}"
+    );
+
+    // No rendering holds the key: not its base64 body or any line of it, not the
+    // seed in hex, not the seed's bytes.
+    let body = pem_body();
+    let seed_hex: String = SEED.iter().map(|b| format!("{b:02x}")).collect();
+    let renderings = [
+        ("json", serde_json::to_string(&json).unwrap()),
+        ("human", human),
+        ("annotations", annotations.join("\n")),
+        ("markdown", markdown),
+    ];
+    for (what, text) in renderings {
+        for piece in body.as_bytes().chunks(12) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(!text.contains(piece), "{what} holds {piece:?}: {text}");
+        }
+        assert!(!text.contains(&seed_hex), "{what}");
+        assert!(!text.contains(&seed_hex[..16]), "{what}");
+        assert!(
+            !text.as_bytes().windows(8).any(|w| w == &SEED[..8]),
+            "{what}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The release gate end to end: `caio-verify check` and `inspect` on a real release
-//! binary, on copies tampered in each way the gate must catch, and on the same binaries
+//! binary, on copies tampered in each way the gate must catch, on the same binaries
 //! packed by the real `tar`, `gzip` and `zstd` into tarballs, a wheel and a
-//! `docker save` style image.
+//! `docker save` style image, and on artifacts that ship an OpenSSL private key.
 //!
 //! The tampered copies and archives are made once and shared; every check runs the
 //! fixture's own release `caio-verify` against the fixture's manifest.
@@ -214,18 +214,24 @@ fn pack(exe: &Path, dir: &Path) -> Vec<Packed> {
 
 /// A wheel as pip builds it: the package, the binary, and the dist-info.
 fn write_wheel(path: &Path, exe: &[u8]) {
+    write_wheel_with(path, exe, &[]);
+}
+
+/// [`write_wheel`], with `extra` entries after the binary.
+fn write_wheel_with(path: &Path, exe: &[u8], extra: &[(&str, &[u8])]) {
     use std::io::Write as _;
     let file = std::fs::File::create(path).expect("create wheel");
     let mut zip = zip::ZipWriter::new(file);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o755);
-    let entries: [(&str, &[u8]); 4] = [
-        ("caio/__init__.py", b""),
-        ("caio/bin/caio-verify", exe),
+    let mut entries: Vec<(&str, &[u8])> =
+        vec![("caio/__init__.py", b""), ("caio/bin/caio-verify", exe)];
+    entries.extend_from_slice(extra);
+    entries.extend_from_slice(&[
         ("caio-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n"),
         ("caio-1.0.dist-info/RECORD", b""),
-    ];
+    ]);
     for (name, data) in entries {
         zip.start_file(name, options).expect("start file");
         zip.write_all(data).expect("write entry");
@@ -308,6 +314,12 @@ fn the_gate_passes_the_real_release_binary() {
     let findings = artifact["findings"].as_array().expect("findings");
     assert_eq!(findings.len(), 1, "{report:#}");
     assert_eq!(findings[0]["section"], ".caio_keys");
+    assert_eq!(
+        artifact["private_keys"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    assert_eq!(artifact["private_key_count"], 0, "{report:#}");
     assert_eq!(
         findings[0]["keyring"]["fingerprint"],
         report["manifest"]["fingerprint"]
@@ -484,6 +496,8 @@ fn the_shipped_binaries_hold_only_the_blocks_they_embed() {
         .as_array()
         .expect("findings");
     assert_eq!(findings.len(), 1, "{report:#}");
+    // It carries the scanner, yet no private-key needle: the gate passes itself.
+    assert_eq!(report["artifacts"][0]["private_key_count"], 0, "{report:#}");
     let keyring = &findings[0]["keyring"];
     assert_eq!(keyring["keys"][0]["id"], "caio-active");
     assert_eq!(
@@ -506,6 +520,7 @@ fn the_shipped_binaries_hold_only_the_blocks_they_embed() {
         report["artifacts"][0]["findings"].as_array().map(Vec::len),
         Some(1)
     );
+    assert_eq!(report["artifacts"][0]["private_key_count"], 0, "{report:#}");
 
     // xtask embeds no keyring, though it carries the scanner: no block at all. It is
     // checked wherever cargo has built it.
@@ -516,6 +531,12 @@ fn the_shipped_binaries_hold_only_the_blocks_they_embed() {
         }
         let out = run(&["inspect", "--json", xtask.to_str().expect("utf-8")], &[]);
         let report: Value = serde_json::from_str(&out.stdout).expect("json");
+        assert_eq!(
+            report["artifacts"][0]["private_key_count"], 0,
+            "xtask ({profile}) holds a private key's encoding or a PEM private key header, \
+             so `cargo xtask verify-artifact` fails on it: {:#}",
+            report["artifacts"][0]["private_keys"]
+        );
         assert_eq!(out.code, 1, "{report:#}");
         assert_eq!(reasons(&report["artifacts"][0]), ["no_block"], "{report:#}");
     }
@@ -572,4 +593,238 @@ fn under_github_actions_failures_are_annotations_and_a_summary() {
     // Without GITHUB_ACTIONS, no workflow command.
     let out = run(&args, &[]);
     assert!(!out.stdout.contains("::error"), "{}", out.stdout);
+}
+
+/// Artifacts around the fixture's release binary that ship a key made by OpenSSL (the
+/// stranger's `openssl genpkey -algorithm ed25519`), or only its public half.
+struct WithKeys {
+    /// The binary with the PEM private key appended.
+    pem: PathBuf,
+    /// The binary with the DER private key (`openssl pkey -outform DER`) appended.
+    der: PathBuf,
+    /// The binary with the public key PEM appended.
+    public_pem: PathBuf,
+    /// The binary with the public key's SPKI DER appended.
+    public_der: PathBuf,
+    /// `tar -czf` of the binary and the PEM private key under etc/caio/.
+    tarball: PathBuf,
+    /// A wheel holding the binary and the DER private key.
+    wheel: PathBuf,
+    /// Where the key sits in the binaries with a key appended: the binary's length.
+    appended_at: u64,
+    /// The PEM private key file, whose body no output may hold.
+    private_pem: String,
+    /// The DER private key, whose seed no output may hold.
+    private_der: Vec<u8>,
+}
+
+fn with_keys() -> &'static WithKeys {
+    static WITH_KEYS: OnceLock<WithKeys> = OnceLock::new();
+    WITH_KEYS.get_or_init(|| {
+        let f = fixture();
+        let sh = shell();
+        let dir = f.dir.join("gate-private-keys");
+        std::fs::create_dir_all(dir.join("root/usr/bin")).expect("dir");
+        std::fs::create_dir_all(dir.join("root/etc/caio")).expect("dir");
+        let exe = std::fs::read(&f.exe).expect("read binary");
+        let (private, public) = (&f.stranger.private, &f.stranger.public);
+        let private_pem = std::fs::read_to_string(private).expect("read private key");
+        assert!(private_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        let private_der = cmd!(sh, "openssl pkey -in {private} -outform DER")
+            .quiet()
+            .output()
+            .expect("openssl pkey -outform DER")
+            .stdout;
+        let public_der = cmd!(sh, "openssl pkey -pubin -in {public} -outform DER")
+            .quiet()
+            .output()
+            .expect("openssl pkey -pubin -outform DER")
+            .stdout;
+        let public_pem = std::fs::read(public).expect("read public key");
+        let appended = |name: &str, tail: &[u8]| write(&dir, name, &[&exe[..], tail].concat());
+
+        std::fs::copy(&f.exe, dir.join("root/usr/bin/caio-verify")).expect("copy");
+        std::fs::copy(private, dir.join("root/etc/caio/private.pem")).expect("copy");
+        sh.change_dir(&dir);
+        cmd!(
+            sh,
+            "tar -C root -czf app-with-key.tar.gz usr/bin/caio-verify etc/caio/private.pem"
+        )
+        .quiet()
+        .run()
+        .expect("tar");
+        let wheel = dir.join("caio-1.0-py3-none-any.whl");
+        write_wheel_with(&wheel, &exe, &[("caio/keys/signing.der", &private_der)]);
+
+        WithKeys {
+            pem: appended("with-private-pem", private_pem.as_bytes()),
+            der: appended("with-private-der", &private_der),
+            public_pem: appended("with-public-pem", &public_pem),
+            public_der: appended("with-public-der", &public_der),
+            tarball: dir.join("app-with-key.tar.gz"),
+            wheel,
+            appended_at: exe.len() as u64,
+            private_pem,
+            private_der,
+        }
+    })
+}
+
+/// Fails unless `text` holds no part of the key: not a line of the PEM body nor any
+/// 16 characters of it, not the seed in hex or base64.
+fn assert_no_key_material(text: &str, keys: &WithKeys) {
+    use base64::Engine as _;
+    let body: String = keys
+        .private_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(body.len() >= 64, "{body}");
+    for piece in body.as_bytes().chunks(16) {
+        let piece = std::str::from_utf8(piece).expect("base64");
+        assert!(!text.contains(piece), "the output holds {piece:?}: {text}");
+    }
+    let seed = &keys.private_der[keys.private_der.len() - 32..];
+    let hex = crate::support::hex(seed);
+    assert!(
+        !text.contains(&hex[..16]),
+        "the output holds the seed: {text}"
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(seed);
+    assert!(
+        !text.contains(&b64[..16]),
+        "the output holds the seed: {text}"
+    );
+}
+
+#[test]
+fn a_private_key_fails_every_command_and_its_bytes_are_never_shown() {
+    let k = with_keys();
+    let pem = k.pem.to_str().expect("utf-8");
+
+    // `check --json`: a fail, though the block is the manifest's own.
+    let (code, report) = check_json(&[&k.pem]);
+    assert_eq!(code, 1, "{report:#}");
+    let artifact = &report["artifacts"][0];
+    assert_eq!(reasons(artifact), ["private_key"], "{report:#}");
+    assert_eq!(artifact["findings"][0]["status"], "pass", "{report:#}");
+    assert_eq!(artifact["private_key_count"], 1);
+    assert_eq!(
+        artifact["private_keys"],
+        serde_json::json!([{
+            "location": pem, "file": pem, "members": [], "offset": k.appended_at,
+            "kind": "pem_private_key", "label": "PRIVATE KEY", "pkcs8_version": null,
+        }])
+    );
+    assert_no_key_material(&report.to_string(), k);
+
+    // `check` in text, and `inspect` (no manifest), text and JSON.
+    let out = check_text(&[&k.pem]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "FAIL {pem} @ {:#x}: private key, PEM \"PRIVATE KEY\"",
+            k.appended_at
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_no_key_material(&(out.stdout + &out.stderr), k);
+    let out = run(&["inspect", pem], &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("FAIL  {pem}: private_key\n")),
+        "{}",
+        out.stdout
+    );
+    assert_no_key_material(&(out.stdout + &out.stderr), k);
+    let out = run(&["inspect", "--json", pem], &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let report: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(reasons(&report["artifacts"][0]), ["private_key"]);
+
+    // Under GitHub Actions: an annotation that says where, not what.
+    let manifest = fixture().manifest.to_str().expect("utf-8");
+    let out = run(
+        &["check", "--manifest", manifest, pem],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let annotations: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(annotations.len(), 1, "{}", out.stdout);
+    assert!(
+        annotations[0].contains("%3A private_key::"),
+        "{}",
+        annotations[0]
+    );
+    assert_no_key_material(&(out.stdout + &out.stderr), k);
+}
+
+#[test]
+fn a_der_private_key_fails_and_public_keys_do_not() {
+    let k = with_keys();
+    let (code, report) = check_json(&[&k.der]);
+    assert_eq!(code, 1, "{report:#}");
+    let artifact = &report["artifacts"][0];
+    assert_eq!(reasons(artifact), ["private_key"], "{report:#}");
+    let key = &artifact["private_keys"][0];
+    assert_eq!(key["kind"], "pkcs8_ed25519_private_key", "{report:#}");
+    assert_eq!(key["pkcs8_version"], 1, "{report:#}");
+    assert_eq!(key["offset"], k.appended_at, "{report:#}");
+    assert_no_key_material(&report.to_string(), k);
+    let out = check_text(&[&k.der]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_no_key_material(&(out.stdout + &out.stderr), k);
+
+    // A public key, as PEM or as SPKI DER, is no secret: the binary still passes.
+    for public in [&k.public_pem, &k.public_der] {
+        let (code, report) = check_json(&[public]);
+        assert_eq!(code, 0, "{}: {report:#}", public.display());
+        assert_eq!(report["artifacts"][0]["private_key_count"], 0);
+    }
+}
+
+#[test]
+fn a_private_key_inside_a_tarball_or_a_wheel_fails_naming_the_inner_path() {
+    let k = with_keys();
+    let cases = [
+        (&k.tarball, "etc/caio/private.pem", "pem_private_key"),
+        (
+            &k.wheel,
+            "caio/keys/signing.der",
+            "pkcs8_ed25519_private_key",
+        ),
+    ];
+    for (path, inner, kind) in cases {
+        let (code, report) = check_json(&[path]);
+        assert_eq!(code, 1, "{}: {report:#}", path.display());
+        let artifact = &report["artifacts"][0];
+        assert_eq!(reasons(artifact), ["private_key"], "{report:#}");
+        let key = &artifact["private_keys"][0];
+        assert_eq!(
+            key["location"],
+            format!("{}!{inner}", path.display()),
+            "{report:#}"
+        );
+        assert_eq!(key["members"], serde_json::json!([inner]), "{report:#}");
+        assert_eq!(key["offset"], 0, "{report:#}");
+        assert_eq!(key["kind"], kind, "{report:#}");
+        // The binary beside it is found and passes, as ever.
+        assert_eq!(artifact["findings"][0]["status"], "pass", "{report:#}");
+        assert_no_key_material(&report.to_string(), k);
+        let out = check_text(&[path]);
+        assert_eq!(out.code, 1, "{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!(
+                "FAIL {}!{inner} @ 0x0: private key",
+                path.display()
+            )),
+            "{}",
+            out.stdout
+        );
+    }
 }
