@@ -27,7 +27,9 @@ use crate::{Outcome, workspace};
 /// encodes to. The same gate as `caio-verify check --manifest keys/keyring.toml`.
 ///
 /// A path passes when it holds at least one block and every block is identical to the
-/// manifest's encoding. It fails (exit 1) when no block is found, a block is corrupt, a
+/// manifest's encoding, and no private key is in it. It fails (exit 1) when it holds a
+/// private key (a PEM private key, or the DER of an Ed25519 private key; where it is is
+/// reported, never its bytes), when no block is found, a block is corrupt, a
 /// block differs (each differing key is named, and both keyring fingerprints), or a
 /// block is a development keyring (channel "development" or runtime override "allow")
 /// without --allow-development. A path that cannot be read, a malformed archive or an

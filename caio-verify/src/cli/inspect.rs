@@ -20,11 +20,13 @@ use super::{Io, Outcome};
 /// to any depth within the limits) and lists every keyring block found: where it is
 /// (PATH!member!member, the offset, and for a native binary the section), the keyring
 /// fingerprint, serial, channel and runtime override, and every key with its
-/// fingerprint and windows.
+/// fingerprint and windows. It also looks for private keys (a PEM private key, the DER
+/// of an Ed25519 private key), which must never ship, and names where each is, never
+/// its bytes.
 ///
-/// Exits 0 when every path holds at least one block and every block decodes; 1 when a
-/// path holds no block or a corrupt one (an occurrence of the magic that does not
-/// decode); 2 when a path cannot be read, an archive is malformed or over a limit.
+/// Exits 0 when every path holds at least one block, every block decodes and no
+/// private key is found; 1 when a path holds a private key, no block, or a corrupt one
+/// (an occurrence of the magic that does not decode); 2 when a path cannot be read, an archive is malformed or over a limit.
 /// Every path is examined before exiting; the worst result decides. Results go to
 /// stdout: text, or with --json one JSON document. Under GitHub Actions, failures are
 /// also `::error` annotations, as with `check`.
