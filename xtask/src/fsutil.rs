@@ -4,7 +4,9 @@
 //! (write, fsync, rename, fsync the directory), so a reader sees the old bytes or the
 //! new ones, never a mix. [`create_new`] makes a file that did not exist, with its
 //! permission bits set at creation, so a private key is never readable by others even
-//! for an instant. [`AtomicFile`] is the streaming form of [`write_atomic`], for output
+//! for an instant. Neither ever replaces a file that holds a private key (`license
+//! reissue --key k.pem in.txt -o k.pem` would otherwise swap the signing key for
+//! licenses). [`AtomicFile`] is the streaming form of [`write_atomic`], for output
 //! too large to hold in memory. [`DirLock`] serializes the processes that edit the
 //! files of one directory. Nothing here decides what to write.
 
@@ -13,7 +15,8 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use caio_verify::artifact::Limits;
 
 /// Replaces (or creates) `path` with `bytes` atomically, keeping the old file's
 /// permission bits (a new file gets 0644).
@@ -39,7 +42,12 @@ impl AtomicFile {
     /// gets 0644).
     /// The temporary file is named `.<file name>.<random>.tmp`, so one left behind by
     /// a killed process says what it was for (see [`stale_temporaries`]).
+    ///
+    /// A file at `path` that holds a private key (what the release gate calls one: a
+    /// PEM private key, the DER of an Ed25519 one) is refused, and so is one that
+    /// cannot be read to the end to tell.
     pub fn create(path: &Path) -> Result<Self> {
+        refuse_to_replace_a_private_key(path)?;
         let dir = parent_dir(path);
         let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
         let tmp = tempfile::Builder::new()
@@ -98,6 +106,30 @@ impl SyncedFile {
             .with_context(|| format!("cannot replace {}", self.path.display()))?;
         sync_dir(&dir)
     }
+}
+
+/// Fails when `path` exists and holds a private key, or cannot be examined to say it
+/// does not (fail closed). A missing file is fine.
+fn refuse_to_replace_a_private_key(path: &Path) -> Result<()> {
+    if fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    let inspection = caio_verify::artifact::inspect(path, &Limits::default());
+    if let Some(key) = inspection.private_keys.first() {
+        bail!(
+            "{} holds a private key ({} at byte {}); refusing to replace it",
+            path.display(),
+            key.kind,
+            key.offset
+        );
+    }
+    if let Some(error) = inspection.error {
+        bail!(
+            "{} cannot be examined for a private key ({error}); refusing to replace it",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 const TEMPORARY_SUFFIX: &str = ".tmp";

@@ -587,3 +587,86 @@ fn rotation_end_to_end_reissues_a_thousand_licenses() {
     ])
     .expect(0);
 }
+
+#[test]
+fn no_output_ever_replaces_a_private_key() {
+    let f = mid_rotation();
+    let new_key = private_pem(&f, 2, "new-private");
+    let old = TestIssuer::from_seed(1);
+    let license = old.sign(&json!({"kid": old.kid, "lid": "L-1", "sub": "ACME",
+                                   "iat": unix("2026-09-01T00:00:00Z")}));
+    let input = write_lines(&f, "input.txt", &[license]);
+    let key_bytes = std::fs::read(&new_key).expect("key");
+    // The DER form too (PKCS#8 v1 of the seed [2; 32]): the release gate's check.
+    let der = f.path().join("key.der");
+    let mut der_bytes = hex::decode("302e020100300506032b657004220420").expect("hex");
+    der_bytes.extend([2_u8; 32]);
+    std::fs::write(&der, &der_bytes).expect("der");
+
+    // The signing key itself as the output: the mistake that would lose it.
+    let run = f
+        .xtask(&[
+            "license",
+            "reissue",
+            "--key",
+            path(&new_key),
+            path(&input),
+            "-o",
+            path(&new_key),
+            "--now",
+            AT,
+        ])
+        .expect(2);
+    assert!(
+        run.stderr.contains("holds a private key") && run.stderr.contains("refusing to replace it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&new_key).expect("key"),
+        key_bytes,
+        "the key is untouched"
+    );
+
+    let run = f
+        .xtask(&[
+            "license",
+            "reissue",
+            "--key",
+            path(&new_key),
+            path(&input),
+            "-o",
+            path(&der),
+            "--now",
+            AT,
+        ])
+        .expect(2);
+    assert!(run.stderr.contains("holds a private key"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&der).expect("der"), der_bytes);
+
+    let run = f
+        .xtask(&["keys", "timeline", "--svg", path(&new_key), "--now", AT])
+        .expect(2);
+    assert!(run.stderr.contains("holds a private key"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&new_key).expect("key"), key_bytes);
+
+    // An ordinary output file is replaced as before.
+    let out = write_lines(&f, "out.txt", &["stale".to_owned()]);
+    f.xtask(&[
+        "license",
+        "reissue",
+        "--key",
+        path(&new_key),
+        path(&input),
+        "-o",
+        path(&out),
+        "--now",
+        AT,
+    ])
+    .expect(0);
+    assert!(
+        std::fs::read_to_string(&out)
+            .expect("out")
+            .starts_with("CAIO-v2.")
+    );
+}
