@@ -1377,3 +1377,54 @@ fn private_keys_are_reported_by_place_and_kind_never_by_their_bytes() {
         );
     }
 }
+
+/// `write_to` routes what every gate command prints: annotations beside text on `out`,
+/// or on `err` so that a JSON report stays one document; the step summary appended,
+/// and a summary that cannot be appended a warning, never a change of verdict.
+#[test]
+fn write_to_routes_the_report_the_annotations_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let report = Gate::inspect_only().run(std::slice::from_ref(&missing), &Limits::default());
+    let write = |json: bool, github: &GithubEnv| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        report.write_to(json, github, &mut out, &mut err).unwrap();
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    };
+    let unwritable = GithubEnv {
+        annotations: true,
+        step_summary: Some(dir.path().join("no-such-dir").join("summary.md")),
+    };
+
+    let (out, err) = write(false, &unwritable);
+    assert!(
+        out.contains(&format!("{}: unreadable", missing.display())),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("::error file=")), "{out}");
+    assert!(
+        err.contains("warning: cannot append the job summary"),
+        "{err}"
+    );
+
+    let (out, err) = write(true, &unwritable);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["exit_code"], 2);
+    assert!(err.contains("::error file="), "{err}");
+
+    let summary = dir.path().join("summary.md");
+    let quiet = GithubEnv {
+        annotations: false,
+        step_summary: Some(summary.clone()),
+    };
+    let (out, _) = write(false, &quiet);
+    assert!(!out.contains("::error"), "{out}");
+    let table = std::fs::read_to_string(&summary).unwrap();
+    assert!(table.contains("⚠️ error"), "{table}");
+    write(false, &quiet);
+    let twice = std::fs::read_to_string(&summary).unwrap();
+    assert_eq!(twice.len(), 2 * table.len(), "appended, not replaced");
+}
