@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::license::{TestIssuer, openssl_verifies, payload_of, private_pem, unix};
-use crate::{Fixture, Key, fingerprint};
+use crate::{Fixture, Key, Run, fingerprint};
 
 const DAY: i64 = 86_400;
 
@@ -45,6 +45,17 @@ fn write_lines(f: &Fixture, name: &str, lines: &[String]) -> std::path::PathBuf 
     text.push('\n');
     std::fs::write(&file, text).expect("licenses file");
     file
+}
+
+/// `license reissue --key KEY INPUT [-o OUTPUT] EXTRA... --now AT` on `f`'s keyring.
+fn reissue(f: &Fixture, key: &Path, input: &Path, output: Option<&Path>, extra: &[&str]) -> Run {
+    let mut args = vec!["license", "reissue", "--key", path(key), path(input)];
+    if let Some(output) = output {
+        args.extend(["-o", path(output)]);
+    }
+    args.extend(extra);
+    args.extend(["--now", AT]);
+    f.xtask(&args)
 }
 
 /// The payload a re-issue must produce from `old`: the same, with `kid` and `iat` new.
@@ -88,19 +99,7 @@ fn reissue_reports_bad_lines_by_number_and_writes_the_good_ones() {
     ];
     let input = write_lines(&f, "input.txt", &lines);
     let output = f.path().join("out.txt");
-    let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            path(&new_key),
-            path(&input),
-            "-o",
-            path(&output),
-            "--now",
-            AT,
-        ])
-        .expect(1);
+    let run = reissue(&f, &new_key, &input, Some(&output), &[]).expect(1);
     let rejected: Vec<&str> = run
         .stderr
         .lines()
@@ -142,32 +141,9 @@ fn reissue_reports_bad_lines_by_number_and_writes_the_good_ones() {
         .expect(0);
 
     // To stdout, with the same verdicts; --json needs a file for its summary.
-    let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            path(&new_key),
-            path(&input),
-            "--now",
-            AT,
-        ])
-        .expect(1);
+    let run = reissue(&f, &new_key, &input, None, &[]).expect(1);
     assert_eq!(run.stdout.lines().count(), 3);
-    let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            path(&new_key),
-            path(&input),
-            "-o",
-            path(&output),
-            "--json",
-            "--now",
-            AT,
-        ])
-        .expect(1);
+    let run = reissue(&f, &new_key, &input, Some(&output), &["--json"]).expect(1);
     let summary: Value = serde_json::from_str(&run.stdout).expect("a JSON summary");
     assert_eq!(
         (&summary["total"], &summary["reissued"]),
@@ -206,30 +182,18 @@ fn reissue_writes_the_output_whole_or_not_at_all() {
     std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o640)).expect("chmod");
     let empty = f.path().join("empty.txt");
     std::fs::write(&empty, "\n\n").expect("empty");
-    let reissue = |key: &Path, input: &Path| {
-        f.xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            path(key),
-            path(input),
-            "-o",
-            path(&output),
-            "--now",
-            AT,
-        ])
-    };
+    let into_output = |key: &Path, input: &Path| reissue(&f, key, input, Some(&output), &[]);
 
     let before = f.snapshot();
     // A read error half way (a directory reads as EISDIR), an empty input, a key that
     // may not sign: each leaves every file as it was, and no temporary file behind.
-    let run = reissue(&new_key, f.keys_dir().as_path()).expect(2);
+    let run = into_output(&new_key, f.keys_dir().as_path()).expect(2);
     assert!(run.stderr.contains("cannot read"), "{}", run.stderr);
     assert_eq!(f.snapshot(), before);
-    let run = reissue(&new_key, &empty).expect(2);
+    let run = into_output(&new_key, &empty).expect(2);
     assert!(run.stderr.contains("no license in"), "{}", run.stderr);
     assert_eq!(f.snapshot(), before);
-    let run = reissue(&old_key, &input).expect(1);
+    let run = into_output(&old_key, &input).expect(1);
     assert!(
         run.stderr.contains("stopped signing") && run.stderr.contains("key \"old\""),
         "{}",
@@ -237,7 +201,7 @@ fn reissue_writes_the_output_whole_or_not_at_all() {
     );
     assert_eq!(f.snapshot(), before);
 
-    reissue(&new_key, &input).expect(0);
+    into_output(&new_key, &input).expect(0);
     let written = std::fs::read_to_string(&output).expect("output");
     assert_eq!(written.lines().count(), 1);
     assert_eq!(payload_of(written.trim())["kid"], fingerprint(2).as_str());
@@ -471,19 +435,7 @@ fn rotation_end_to_end_reissues_a_thousand_licenses() {
 
     // Step 4: re-issue all of them with the new key.
     let reissued_file = f.path().join("reissued.txt");
-    let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            path(&new_private),
-            path(&outstanding),
-            "-o",
-            path(&reissued_file),
-            "--now",
-            AT,
-        ])
-        .expect(0);
+    let run = reissue(&f, &new_private, &outstanding, Some(&reissued_file), &[]).expect(0);
     assert!(
         run.stderr.contains("re-issued 1000 of 1000"),
         "{}",
@@ -604,19 +556,7 @@ fn no_output_ever_replaces_a_private_key() {
     std::fs::write(&der, &der_bytes).expect("der");
 
     // The signing key itself as the output: the mistake that would lose it.
-    let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            path(&new_key),
-            path(&input),
-            "-o",
-            path(&new_key),
-            "--now",
-            AT,
-        ])
-        .expect(2);
+    let run = reissue(&f, &new_key, &input, Some(&new_key), &[]).expect(2);
     assert!(
         run.stderr.contains("holds a private key") && run.stderr.contains("refusing to replace it"),
         "{}",
@@ -628,19 +568,7 @@ fn no_output_ever_replaces_a_private_key() {
         "the key is untouched"
     );
 
-    let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            path(&new_key),
-            path(&input),
-            "-o",
-            path(&der),
-            "--now",
-            AT,
-        ])
-        .expect(2);
+    let run = reissue(&f, &new_key, &input, Some(&der), &[]).expect(2);
     assert!(run.stderr.contains("holds a private key"), "{}", run.stderr);
     assert_eq!(std::fs::read(&der).expect("der"), der_bytes);
 
@@ -652,18 +580,7 @@ fn no_output_ever_replaces_a_private_key() {
 
     // An ordinary output file is replaced as before.
     let out = write_lines(&f, "out.txt", &["stale".to_owned()]);
-    f.xtask(&[
-        "license",
-        "reissue",
-        "--key",
-        path(&new_key),
-        path(&input),
-        "-o",
-        path(&out),
-        "--now",
-        AT,
-    ])
-    .expect(0);
+    reissue(&f, &new_key, &input, Some(&out), &[]).expect(0);
     assert!(
         std::fs::read_to_string(&out)
             .expect("out")
