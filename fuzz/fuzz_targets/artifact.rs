@@ -18,4 +18,6 @@ fuzz_target!(|data: &[u8]| {
     let mut inspector = Inspector::new(limits);
     let inspection = inspector.inspect_reader(Path::new("fuzz.bin"), &mut &data[..]);
     assert!(inspection.findings.len() <= limits.max_findings);
+    assert!(inspection.private_keys.len() <= limits.max_private_keys);
+    assert!(inspection.private_key_count >= inspection.private_keys.len() as u64);
 });

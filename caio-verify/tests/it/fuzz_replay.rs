@@ -130,6 +130,8 @@ fn artifact_corpus_is_inspected_within_limits() {
         let mut inspector = Inspector::new(limits);
         let inspection = inspector.inspect_reader(Path::new("fuzz.bin"), &mut &data[..]);
         assert!(inspection.findings.len() <= limits.max_findings);
+        assert!(inspection.private_keys.len() <= limits.max_private_keys);
+        assert!(inspection.private_key_count >= inspection.private_keys.len() as u64);
         found += inspection
             .findings
             .iter()
