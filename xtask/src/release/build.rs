@@ -132,7 +132,7 @@ pub fn build(
 ) -> Result<Built> {
     let args = build_args(plan, target);
     let rustflags = rustflags(
-        inherited_rustflags(),
+        with_backend_flags(inherited_rustflags(), target),
         &[
             (cargo_home()?, "/cargo"),
             (metadata.workspace_root.clone().into_std_path_buf(), "/caio"),
@@ -253,6 +253,27 @@ fn inherited_rustflags() -> Vec<String> {
     }
 }
 
+/// `inherited`, and for an x86_64 `target` (the host when `None`) the cfg that compiles
+/// curve25519-dalek's AVX-512 IFMA backend in, to be chosen at run time (see
+/// `.cargo/config.toml`, which cargo ignores here since `CARGO_ENCODED_RUSTFLAGS` is
+/// set). A backend the caller already chose is kept.
+fn with_backend_flags(mut inherited: Vec<String>, target: Option<&str>) -> Vec<String> {
+    let x86_64 = match target {
+        Some(triple) => triple.starts_with("x86_64-"),
+        None => cfg!(target_arch = "x86_64"),
+    };
+    let chosen = inherited
+        .iter()
+        .any(|flag| flag.contains("curve25519_dalek_backend"));
+    if x86_64 && !chosen {
+        inherited.extend(["--cfg".to_owned(), DALEK_BACKEND.to_owned()]);
+    }
+    inherited
+}
+
+/// The cfg value that compiles in curve25519-dalek's run-time-selected AVX-512 backend.
+const DALEK_BACKEND: &str = "curve25519_dalek_backend=\"avx512\"";
+
 /// `inherited` and a `--remap-path-prefix=FROM=TO` for each of `remaps`, encoded for
 /// `CARGO_ENCODED_RUSTFLAGS`. The remaps go shortest path first: rustc applies the last
 /// one that matches, so a directory inside another (the target directory inside the
@@ -283,6 +304,28 @@ fn cargo_home() -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn x86_64_builds_get_the_run_time_selected_avx512_backend_unless_one_was_chosen() {
+        let cfg = ["--cfg".to_owned(), DALEK_BACKEND.to_owned()];
+        assert_eq!(
+            with_backend_flags(vec![], Some("x86_64-unknown-linux-gnu")),
+            cfg
+        );
+        assert!(with_backend_flags(vec![], Some("aarch64-unknown-linux-gnu")).is_empty());
+        let simd = vec![
+            "--cfg".to_owned(),
+            "curve25519_dalek_backend=\"simd\"".to_owned(),
+        ];
+        assert_eq!(
+            with_backend_flags(simd.clone(), Some("x86_64-unknown-linux-gnu")),
+            simd
+        );
+        assert_eq!(
+            with_backend_flags(vec![], None).is_empty(),
+            !cfg!(target_arch = "x86_64")
+        );
+    }
 
     fn shipped(package: &str, bin: &str, features: &[&str]) -> Shipped {
         Shipped {
