@@ -1,6 +1,6 @@
 //! Criterion benches for the pieces the end-to-end numbers of `cargo xtask bench` are
-//! made of: token parse, one full verification, block decode, the artifact scan of an
-//! in-memory buffer, and gzip inflate through the inspector.
+//! made of: token parse, one full verification, block decode. The artifact scan's are
+//! in `caio-gate/benches/scan.rs`.
 //!
 //! They measure, they assert nothing; `cargo test` builds them without running them.
 //! Run them with `cargo bench -p caio-verify --bench pieces`.
@@ -9,16 +9,13 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::io::{Cursor, Write as _};
-use std::path::Path;
 
 use base64::Engine as _;
 use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
-use caio_verify::artifact::{Inspector, Limits};
 use caio_verify::json::parse_payload;
 use caio_verify::license::BASE64URL;
 use caio_verify::{Options, Verifier};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::{Signer as _, SigningKey};
 
 const SECRET: [u8; 32] = [9; 32];
@@ -97,57 +94,5 @@ fn block_decode(c: &mut Criterion) {
     });
 }
 
-/// 64 MiB of bytes with one block at the end, as in a large binary or an image tar.
-fn artifact_bytes() -> Vec<u8> {
-    let block = caio_keyring::block::encode(&keyring());
-    let mut bytes = vec![0x5a_u8; 64 << 20];
-    bytes.truncate(bytes.len() - block.len());
-    bytes.extend_from_slice(&block);
-    bytes
-}
-
-fn scan_throughput(c: &mut Criterion) {
-    let bytes = artifact_bytes();
-    let mut inspector = Inspector::new(Limits::default());
-    let mut group = c.benchmark_group("scan");
-    group.sample_size(10);
-    group.throughput(Throughput::Bytes(bytes.len() as u64));
-    group.bench_function("memory_64MiB", |b| {
-        b.iter(|| {
-            let inspection =
-                inspector.inspect_reader(Path::new("bench"), &mut Cursor::new(black_box(&bytes)));
-            assert_eq!(inspection.findings.len(), 1);
-        });
-    });
-    group.finish();
-}
-
-fn inflate_throughput(c: &mut Criterion) {
-    let bytes = artifact_bytes();
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(&bytes).expect("gzip");
-    let gz = encoder.finish().expect("gzip");
-    let mut inspector = Inspector::new(Limits::default());
-    let mut group = c.benchmark_group("inflate");
-    group.sample_size(10);
-    // Output bytes, as `gzip -dc` throughput is counted.
-    group.throughput(Throughput::Bytes(bytes.len() as u64));
-    group.bench_function("gzip_64MiB", |b| {
-        b.iter(|| {
-            let inspection =
-                inspector.inspect_reader(Path::new("bench.gz"), &mut Cursor::new(black_box(&gz)));
-            assert_eq!(inspection.findings.len(), 1);
-        });
-    });
-    group.finish();
-}
-
-criterion_group!(
-    pieces,
-    token_parse,
-    verify_one,
-    block_decode,
-    scan_throughput,
-    inflate_throughput
-);
+criterion_group!(pieces, token_parse, verify_one, block_decode);
 criterion_main!(pieces);

@@ -77,16 +77,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Cargo features
+//! # Dependencies
 //!
-//! `cli` (default) builds the `caio-verify` command. A product depends on this crate
-//! with `default-features = false` and gets the lean verifier: no TOML, PEM or
-//! command-line parser, no archive code.
-//!
-//! `artifact` (enabled by `cli`) adds [`artifact`]: the artifact inspector and release
-//! gate that find, decode and compare the keyring blocks in binaries, tarballs, wheels
-//! and container images (`caio-verify inspect` / `check`, `cargo xtask
-//! verify-artifact`).
+//! This crate is the lean verifier and nothing else: no TOML, PEM or command-line
+//! parser, no archive, HTTP or async code (a test holds it to that with `cargo tree`).
+//! The artifact gate is the `caio-gate` crate; the `caio-verify` command is `caio-cli`.
 //!
 //! # Non-goals
 //!
@@ -100,13 +95,10 @@
 // Code that reads untrusted bytes never indexes and never unwraps; tests may.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used))]
 
-#[cfg(feature = "artifact")]
-pub mod artifact;
 mod embedded;
 pub mod endorsement;
 pub mod json;
 pub mod license;
-pub mod redact;
 pub mod runtime;
 pub mod verify;
 
@@ -114,6 +106,7 @@ pub use caio_keyring::{self, Fingerprint, KeyId, Keyring, TrustedKey, block::Dec
 pub use caio_pubkey_macro::embed_keyring;
 pub use embedded::EmbeddedKeyring;
 pub use endorsement::{Endorsement, EndorsementError};
+pub use license::Claims;
 pub use runtime::{EffectiveKeyring, KeySource, RuntimeKey, RuntimeKeyError};
 pub use verify::{
     DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerdictJson, VerifiedLicense, Verifier,

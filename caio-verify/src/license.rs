@@ -22,16 +22,20 @@
 //! Integers are JSON integers within `i64` (no fraction, no exponent); `null` is the
 //! wrong type for every field; other fields are allowed and signed like the rest.
 //!
-//! This module only reads: it checks no signature and no time, and it does not decide in
-//! which order checks run. That is [`crate::verify`]'s job.
+//! The reader checks no signature and no time, and it does not decide in which order
+//! checks run: that is [`crate::verify`]'s job. The writer is [`Claims`]: the one place
+//! that spells a payload and a token, used by `cargo xtask license issue` and `reissue`
+//! and by the tests; it checks nothing, so a writer verifies what it signed before
+//! showing it.
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use ed25519_dalek::Signature;
+use ed25519_dalek::{Signature, Signer as _, SigningKey};
 use serde_json::{Map, Value};
 
+use crate::Fingerprint;
 use crate::json::{self, PayloadError};
 
 /// The text every CAIO-v2 token starts with, dot included.
@@ -51,6 +55,152 @@ pub const BASE64URL: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(false)
         .with_decode_padding_mode(DecodePaddingMode::RequireNone),
 );
+
+/// The order in which [`Claims::payload_json`] writes the fields the format defines;
+/// any other field follows, sorted by name.
+pub const FIELD_ORDER: [&str; 8] = [
+    "kid", "lid", "sub", "iat", "nbf", "exp", "features", "seats",
+];
+
+/// The content of a license, for the writer: [`signing_input`](Self::signing_input) is
+/// what the issuing key signs, [`token`](Self::token) the finished license.
+///
+/// Nothing here checks the claims (a `kid` that names no key, an `exp` before `iat`):
+/// [`Verifier::verify`](crate::Verifier::verify) does, and a writer runs it on the token
+/// before showing it, as `cargo xtask license issue` does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    /// The fingerprint of the signing key.
+    pub kid: Fingerprint,
+    /// The license id.
+    pub lid: String,
+    /// The licensee.
+    pub sub: String,
+    /// Issued at, unix seconds.
+    pub iat: i64,
+    /// Valid from, unix seconds.
+    pub nbf: Option<i64>,
+    /// Valid until, unix seconds; `None` is perpetual.
+    pub exp: Option<i64>,
+    /// The features; `None` writes no `features` field, `Some` an array, empty or not.
+    pub features: Option<Vec<String>>,
+    /// The seat count.
+    pub seats: Option<i64>,
+    /// Every other field, signed like the rest. A field the format defines (those of
+    /// [`FIELD_ORDER`]) is written from its own member, never from here.
+    pub other: Map<String, Value>,
+}
+
+impl Claims {
+    /// The required claims; every optional one is absent.
+    pub fn new(kid: Fingerprint, lid: impl Into<String>, sub: impl Into<String>, iat: i64) -> Self {
+        Self {
+            kid,
+            lid: lid.into(),
+            sub: sub.into(),
+            iat,
+            nbf: None,
+            exp: None,
+            features: None,
+            seats: None,
+            other: Map::new(),
+        }
+    }
+
+    /// The payload object.
+    pub fn payload(&self) -> Map<String, Value> {
+        let mut payload: Map<String, Value> = self
+            .other
+            .iter()
+            .filter(|(field, _)| !FIELD_ORDER.contains(&field.as_str()))
+            .map(|(field, value)| (field.clone(), value.clone()))
+            .collect();
+        payload.insert("kid".into(), self.kid.to_string().into());
+        payload.insert("lid".into(), self.lid.clone().into());
+        payload.insert("sub".into(), self.sub.clone().into());
+        payload.insert("iat".into(), self.iat.into());
+        let optional = [("nbf", self.nbf), ("exp", self.exp), ("seats", self.seats)];
+        for (field, value) in optional {
+            if let Some(value) = value {
+                payload.insert(field.into(), value.into());
+            }
+        }
+        if let Some(features) = &self.features {
+            payload.insert("features".into(), features.clone().into());
+        }
+        payload
+    }
+
+    /// The payload as compact JSON: the fields of [`FIELD_ORDER`] first, in that order,
+    /// then the others sorted by name.
+    pub fn payload_json(&self) -> String {
+        payload_json(&self.payload())
+    }
+
+    /// The bytes the issuing key signs: `CAIO-v2.<base64url payload>`.
+    pub fn signing_input(&self) -> String {
+        signing_input(self.payload_json().as_bytes())
+    }
+
+    /// The finished license, given the signature over
+    /// [`signing_input`](Self::signing_input).
+    pub fn token(&self, signature: &[u8; 64]) -> String {
+        token(&self.signing_input(), signature)
+    }
+
+    /// The finished license, signed with a key held in memory (development licenses,
+    /// tests). An operator's key signs through [`signing_input`](Self::signing_input).
+    pub fn sign(&self, key: &SigningKey) -> String {
+        let input = self.signing_input();
+        token(&input, &key.sign(input.as_bytes()).to_bytes())
+    }
+}
+
+/// A payload object as compact JSON, in the order of [`Claims::payload_json`].
+pub fn payload_json(payload: &Map<String, Value>) -> String {
+    // Serializing JSON values into a String cannot fail.
+    serde_json::to_string(&InFieldOrder(payload)).unwrap_or_default()
+}
+
+/// A payload that serializes with the fields of [`FIELD_ORDER`] first, in that order,
+/// then the others sorted by name: how a payload is written everywhere it is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct InFieldOrder<'a>(pub &'a Map<String, Value>);
+
+impl serde::Serialize for InFieldOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        let known = FIELD_ORDER
+            .iter()
+            .filter_map(|field| self.0.get_key_value(*field));
+        let others = self
+            .0
+            .iter()
+            .filter(|(field, _)| !FIELD_ORDER.contains(&field.as_str()));
+        for (field, value) in known.chain(others) {
+            map.serialize_entry(field, value)?;
+        }
+        map.end()
+    }
+}
+
+/// `CAIO-v2.` and the base64url of `payload`: what a license's signature covers. The
+/// bytes are not checked; [`Claims`] is the way to write a well-formed payload.
+pub fn signing_input(payload: &[u8]) -> String {
+    let mut out = String::from(PREFIX);
+    BASE64URL.encode_string(payload, &mut out);
+    out
+}
+
+/// `signing_input`, a dot, and the base64url of `signature`: a token.
+pub fn token(signing_input: &str, signature: &[u8; 64]) -> String {
+    let mut out = String::with_capacity(signing_input.len() + 87);
+    out.push_str(signing_input);
+    out.push('.');
+    BASE64URL.encode_string(signature, &mut out);
+    out
+}
 
 /// A token whose shape is right: split, decoded, payload parsed. Nothing is verified.
 #[derive(Debug, Clone)]
@@ -99,7 +249,7 @@ pub(crate) enum FieldError {
 
 /// The fields the verifier needs besides `kid`, read but not yet judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Claims {
+pub(crate) struct SignedFields {
     pub lid: String,
     pub sub: String,
     pub iat: i64,
@@ -172,7 +322,7 @@ pub(crate) fn kid(payload: &Map<String, Value>) -> Result<&str, FieldError> {
     string(payload, "kid")?.ok_or(FieldError::Missing { field: "kid" })
 }
 
-impl Claims {
+impl SignedFields {
     /// Reads every field but `kid`, in a fixed order: the first problem wins.
     pub(crate) fn read(payload: &Map<String, Value>) -> Result<Self, FieldError> {
         let lid = required(string(payload, "lid")?, "lid")?.to_owned();
@@ -316,8 +466,8 @@ mod tests {
         assert_eq!(raw.signing_input, b"CAIO-v2.e30");
     }
 
-    fn claims(payload: &str) -> Result<Claims, FieldError> {
-        Claims::read(&json::parse_payload(payload.as_bytes()).unwrap())
+    fn claims(payload: &str) -> Result<SignedFields, FieldError> {
+        SignedFields::read(&json::parse_payload(payload.as_bytes()).unwrap())
     }
 
     #[test]
@@ -337,5 +487,39 @@ mod tests {
                 "{field}"
             );
         }
+    }
+
+    #[test]
+    fn payload_fields_in_format_order_then_the_rest_sorted() {
+        let kid: Fingerprint = format!("sha256:{}", "ab".repeat(32)).parse().unwrap();
+        let mut claims = Claims::new(kid, "L", "\"quoted\" \u{e9}", 5);
+        claims.seats = Some(3);
+        claims.exp = Some(-1);
+        claims.features = Some(vec![]);
+        for (field, value) in [
+            ("zz", Value::from(1)),
+            ("aa", true.into()),
+            ("iat", 9.into()),
+        ] {
+            claims.other.insert(field.into(), value);
+        }
+        assert_eq!(
+            claims.payload_json(),
+            format!(
+                r#"{{"kid":"{kid}","lid":"L","sub":"\"quoted\" é","iat":5,"exp":-1,"features":[],"seats":3,"aa":true,"zz":1}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_written_token_reads_back_with_its_signing_input() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let kid = Fingerprint::of_ed25519(&key.verifying_key().to_bytes());
+        let claims = Claims::new(kid, "L", "S", 5);
+        let token = claims.sign(&key);
+        let raw = parse(token.as_bytes()).unwrap();
+        assert_eq!(raw.signing_input, claims.signing_input().as_bytes());
+        assert_eq!(raw.payload, claims.payload());
+        assert!(key.verify_strict(raw.signing_input, &raw.signature).is_ok());
     }
 }

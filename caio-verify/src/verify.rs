@@ -46,7 +46,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use caio_keyring::{Fingerprint, KeyId, Keyring, TrustedKey, block::DecodeError};
 use serde_json::{Map, Value};
 
-use crate::license::{self, Claims, FieldError, ShapeError};
+use crate::license::{self, Claims, FieldError, ShapeError, SignedFields};
 use crate::runtime::KeySource;
 
 /// The leeway used unless [`Options::leeway_secs`] says otherwise: 5 minutes.
@@ -113,7 +113,7 @@ pub struct Verifier<'k> {
 /// Proof that a license verified: the only way to get one is [`Verifier::verify`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedLicense {
-    claims: Claims,
+    claims: SignedFields,
     key_id: KeyId,
     fingerprint: Fingerprint,
     source: KeySource,
@@ -331,8 +331,8 @@ impl<'k> Verifier<'k> {
             rejection.signed_payload = Some(Box::new(raw.payload.clone()));
             rejection
         };
-        let claims =
-            Claims::read(&raw.payload).map_err(|e| signed(reject(field_reason(&e), kid, e)))?;
+        let claims = SignedFields::read(&raw.payload)
+            .map_err(|e| signed(reject(field_reason(&e), kid, e)))?;
         self.check_times(key, &claims)
             .map_err(|(reason, detail)| signed(reject(reason, kid, detail)))?;
         Ok(VerifiedLicense {
@@ -345,7 +345,7 @@ impl<'k> Verifier<'k> {
     }
 
     /// The time checks, in the documented order.
-    fn check_times(&self, key: &TrustedKey, claims: &Claims) -> Result<(), (Reason, String)> {
+    fn check_times(&self, key: &TrustedKey, claims: &SignedFields) -> Result<(), (Reason, String)> {
         let window = key.validity();
         let now = self.options.now;
         let horizon = self.options.now_plus_leeway();
@@ -457,6 +457,31 @@ impl VerifiedLicense {
     /// The whole signed payload, unknown fields included.
     pub fn payload(&self) -> &Map<String, Value> {
         &self.payload
+    }
+
+    /// Its claims, for a writer that signs them anew (`cargo xtask license reissue`):
+    /// every field of the payload, unknown ones in [`Claims::other`].
+    pub fn to_claims(&self) -> Claims {
+        let features = self
+            .payload
+            .contains_key("features")
+            .then(|| self.claims.features.clone());
+        Claims {
+            kid: self.fingerprint,
+            lid: self.claims.lid.clone(),
+            sub: self.claims.sub.clone(),
+            iat: self.claims.iat,
+            nbf: self.claims.nbf,
+            exp: self.claims.exp,
+            features,
+            seats: self.claims.seats,
+            other: self
+                .payload
+                .iter()
+                .filter(|(field, _)| !license::FIELD_ORDER.contains(&field.as_str()))
+                .map(|(field, value)| (field.clone(), value.clone()))
+                .collect(),
+        }
     }
 }
 

@@ -155,7 +155,7 @@ impl Bench {
         // xtask too: `reissue` is measured as a release build, like the verifier.
         let messages = cmd!(
             sh,
-            "{cargo} build --release -p caio-verify --bin caio-verify -p xtask --bin xtask --message-format=json-render-diagnostics"
+            "{cargo} build --release -p caio-cli --bin caio-verify -p xtask --bin xtask --message-format=json-render-diagnostics"
         )
         .env("CAIO_KEYRING", &manifest)
         .env("CARGO_TARGET_DIR", &target)
@@ -169,7 +169,7 @@ impl Bench {
         // what a CPU without AVX-512 IFMA runs.
         let messages = cmd!(
             sh,
-            "{cargo} build --release -p caio-verify --bin caio-verify --message-format=json-render-diagnostics"
+            "{cargo} build --release -p caio-cli --bin caio-verify --message-format=json-render-diagnostics"
         )
         .env("CAIO_KEYRING", &manifest)
         .env("CARGO_TARGET_DIR", dir.join("target-avx2"))

@@ -16,7 +16,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use caio_verify::artifact::Limits;
+use caio_gate::Limits;
 
 /// Replaces (or creates) `path` with `bytes` atomically, keeping the old file's
 /// permission bits (a new file gets 0644).
@@ -114,7 +114,7 @@ fn refuse_to_replace_a_private_key(path: &Path) -> Result<()> {
     if fs::symlink_metadata(path).is_err() {
         return Ok(());
     }
-    let inspection = caio_verify::artifact::inspect(path, &Limits::default());
+    let inspection = caio_gate::inspect(path, &Limits::default());
     if let Some(key) = inspection.private_keys.first() {
         bail!(
             "{} holds a private key ({} at byte {}); refusing to replace it",

@@ -105,7 +105,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// The message to print instead of clap's for a usage error that would echo an
 /// argument that may be a private key pasted by mistake (see
-/// `caio_verify::redact`); `None` to print clap's.
+/// `caio_cli::redact`); `None` to print clap's.
 fn redacted_usage_error(error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if error.kind() != ErrorKind::UnknownArgument {
@@ -115,5 +115,5 @@ fn redacted_usage_error(error: &clap::Error) -> Option<String> {
         Some(ContextValue::String(arg)) => Some(arg.as_str()),
         _ => None,
     };
-    caio_verify::redact::unexpected_argument(arg)
+    caio_cli::redact::unexpected_argument(arg)
 }

@@ -16,7 +16,7 @@
 //!    `--remap-path-prefix` flags so that two checkouts at different paths build the
 //!    same bytes; the binaries' paths come from cargo's JSON messages, and a binary
 //!    that cargo did not report is a failure.
-//! 4. The gate (`caio_verify::artifact`) on each binary, in process; then each built
+//! 4. The gate (`caio_gate`) on each binary, in process; then each built
 //!    `caio-verify` is run (`keyring --json`) and its runtime view must equal the
 //!    manifest's keyring.
 //! 5. [`dist`]: the binaries, `SHA256SUMS` and `release.intoto.json`
@@ -34,13 +34,13 @@ mod statement;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use caio_gate::{Gate, GateOptions, Limits, Status, keyring_json};
 use caio_keyring::manifest::Manifest;
 use caio_keyring::{Channel, RuntimeOverride};
-use caio_verify::artifact::{Gate, GateOptions, Limits, Status, keyring_json};
 use clap::Args;
 use xshell::{Shell, cmd};
 
-use caio_verify::artifact::GithubEnv;
+use caio_gate::GithubEnv;
 
 use crate::verify_artifact::{self, Streams};
 use crate::{Outcome, keys, workspace};

@@ -1,7 +1,7 @@
 //! `cargo xtask verify-artifact`: the CI fingerprint gate against the workspace's
 //! manifest, and the report output that `release` shares with it.
 //!
-//! The gate itself is `caio_verify::artifact` (the library behind `caio-verify check`);
+//! The gate itself is `caio_gate` (the library behind `caio-verify check`);
 //! this module only picks the manifest (`keys/keyring.toml`, or `CAIO_KEYRING`) and
 //! prints the report exactly as `caio-verify check` does: text or JSON on stdout,
 //! `::error` annotations when `GITHUB_ACTIONS=true` (on stderr with `--json`), a
@@ -12,8 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use caio_gate::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
 use caio_keyring::manifest::Manifest;
-use caio_verify::artifact::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
 use clap::Args;
 
 use crate::{Outcome, workspace};

@@ -10,12 +10,12 @@
 use anyhow::{Result, anyhow, bail};
 use caio_keyring::OPEN_END;
 use caio_keyring::manifest::Manifest;
-use caio_verify::{Options, Verifier};
+use caio_verify::license::InFieldOrder;
+use caio_verify::{Claims, Options, Verifier};
 use clap::Args;
 use serde::Serialize;
-use serde_json::Map;
 
-use super::token::{self, Ordered};
+use super::token;
 use crate::Outcome;
 use crate::signer::{KeyArg, KeyringSigner};
 use crate::time::{Clock, Instant, format_instant};
@@ -96,24 +96,15 @@ impl IssueArgs {
             return Ok(Outcome::CheckFailed);
         };
 
-        let mut payload = Map::new();
-        payload.insert("kid".into(), signer.kid().to_string().into());
-        payload.insert("lid".into(), lid.clone().into());
-        payload.insert("sub".into(), self.licensee.clone().into());
-        payload.insert("iat".into(), now.into());
-        if let Some(nbf) = nbf {
-            payload.insert("nbf".into(), nbf.into());
-        }
-        if let Some(exp) = exp {
-            payload.insert("exp".into(), exp.into());
-        }
-        if !self.features.is_empty() {
-            payload.insert("features".into(), self.features.clone().into());
-        }
-        if let Some(seats) = self.seats {
-            payload.insert("seats".into(), seats.into());
-        }
-        let token = token::sign(&signer, &payload)?;
+        let claims = Claims {
+            nbf,
+            exp,
+            features: (!self.features.is_empty()).then(|| self.features.clone()),
+            seats: self.seats,
+            ..Claims::new(signer.kid(), lid.clone(), self.licensee.clone(), now)
+        };
+        let token = token::sign(&signer, &claims)?;
+        let payload = claims.payload();
 
         // Fail closed: at the first instant the license is meant to be valid, the
         // manifest's keyring must accept it, or nothing is printed.
@@ -140,7 +131,7 @@ impl IssueArgs {
                 lid: &lid,
                 kid: signer.kid().to_string(),
                 key_id,
-                payload: Ordered(&payload),
+                payload: InFieldOrder(&payload),
             };
             println!("{}", serde_json::to_string(&out)?);
         } else {
@@ -166,7 +157,7 @@ struct IssuedJson<'a> {
     lid: &'a str,
     kid: String,
     key_id: &'a str,
-    payload: Ordered<'a>,
+    payload: InFieldOrder<'a>,
 }
 
 /// A random license id: `L-` and 16 hex digits from the operating system.

@@ -25,7 +25,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal as _, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use caio_verify::{Options, Rejection, Verifier};
+use caio_verify::{Claims, Options, Rejection, Verifier};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -216,10 +216,12 @@ impl Reissuer<'_> {
             Ok(license) => license,
             Err(r) => return Ok(Err(reject(r, ""))),
         };
-        let mut payload = license.payload().clone();
-        payload.insert("kid".into(), self.signer.kid().to_string().into());
-        payload.insert("iat".into(), self.now.into());
-        let reissued = token::sign(self.signer, &payload)?;
+        let claims = Claims {
+            kid: self.signer.kid(),
+            iat: self.now,
+            ..license.to_claims()
+        };
+        let reissued = token::sign(self.signer, &claims)?;
         // Fail closed: what is written must verify now, as the input did.
         Ok(match self.verifier.verify(&reissued) {
             Ok(_) => Ok(reissued),

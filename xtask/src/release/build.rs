@@ -2,8 +2,9 @@
 //! binaries, one `cargo build --release --locked` builds them, and cargo's JSON
 //! messages say where each one is.
 //!
-//! A binary ships when its package embeds a keyring: it is `caio-verify`, or it depends
-//! (a normal dependency, on any platform) on `caio-verify` or `caio-pubkey-macro`.
+//! A binary ships when its package embeds a keyring: it depends (a normal dependency, on
+//! any platform) on `caio-verify` or `caio-pubkey-macro`, as `caio-cli` (the
+//! `caio-verify` command) does.
 //! `xtask` never ships. Nothing here knows where cargo puts its output: every path comes
 //! from a `compiler-artifact` message, so `CARGO_TARGET_DIR`, `--target` and
 //! `build.target-dir` all just work, and a binary that cargo does not report is
@@ -66,7 +67,7 @@ impl fmt::Display for Shipped {
 impl Binary {
     /// The `caio-verify` command, which can show its keyring (`keyring --json`).
     pub fn is_caio_verify(&self) -> bool {
-        self.package == "caio-verify" && self.bin == "caio-verify"
+        self.package == "caio-cli" && self.bin == "caio-verify"
     }
 
     /// Its file name in the release: the executable's own (`caio-verify`,
@@ -233,11 +234,10 @@ fn match_plan(plan: &[Shipped], reported: Vec<Binary>) -> Built {
 /// Whether `package` puts a keyring block in its binaries.
 fn embeds_keyring(package: &Package) -> bool {
     package.name.as_str() != "xtask"
-        && (package.name.as_str() == "caio-verify"
-            || package
-                .dependencies
-                .iter()
-                .any(|d| d.kind == DependencyKind::Normal && EMBEDDERS.contains(&d.name.as_str())))
+        && package
+            .dependencies
+            .iter()
+            .any(|d| d.kind == DependencyKind::Normal && EMBEDDERS.contains(&d.name.as_str()))
 }
 
 /// The flags already asked for: `CARGO_ENCODED_RUSTFLAGS` (split on 0x1f) if set,
@@ -344,12 +344,12 @@ mod tests {
     }
 
     #[test]
-    fn the_workspace_ships_caio_verify_with_its_required_feature() {
+    fn the_workspace_ships_caio_verify_from_caio_cli() {
         let sh = Shell::new().unwrap();
         sh.change_dir(crate::workspace::root());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let plan = plan(&metadata(&sh, &cargo).unwrap()).unwrap();
-        assert_eq!(plan, [shipped("caio-verify", "caio-verify", &["cli"])]);
+        assert_eq!(plan, [shipped("caio-cli", "caio-verify", &[])]);
     }
 
     #[test]

@@ -35,8 +35,8 @@ fn manifest_and_pem_edits_rebuild_and_no_edit_stays_fresh() {
 
     // No edit: cargo reports the crate fresh.
     let verbose = cargo_build(&manifest, &["-v"]).expect("rebuild");
-    assert!(verbose.contains("Fresh caio-verify"), "{verbose}");
-    assert!(!verbose.contains("Compiling caio-verify"), "{verbose}");
+    assert!(verbose.contains("Fresh caio-cli"), "{verbose}");
+    assert!(!verbose.contains("Compiling caio-cli"), "{verbose}");
 
     // A manifest edit changes the embedded block.
     write_manifest(&keys, 2, &[entry("2027-02-01T00:00:00Z")]);

@@ -117,7 +117,7 @@ fn manifest_corpus_never_panics_and_accepted_manifests_round_trip() {
 
 #[test]
 fn artifact_corpus_is_inspected_within_limits() {
-    use caio_verify::artifact::{Inspector, Limits};
+    use caio_gate::{Inspector, Limits};
     let limits = Limits {
         max_depth: 4,
         max_unpacked_bytes: 64 << 20,

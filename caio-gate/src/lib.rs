@@ -39,8 +39,8 @@
 //! # Example
 //!
 //! ```no_run
-//! use caio_verify::artifact::{Gate, GateOptions, Limits};
-//! # fn manifest_keyring() -> caio_verify::Keyring { unimplemented!() }
+//! use caio_gate::{Gate, GateOptions, Limits};
+//! # fn manifest_keyring() -> caio_keyring::Keyring { unimplemented!() }
 //!
 //! let expected = manifest_keyring(); // Manifest::load(path)?.keyring().clone()
 //! let gate = Gate::against(&expected, "keys/keyring.toml", GateOptions::default());
@@ -68,6 +68,10 @@
 //! - Archive formats beyond tar, gzip, zstd and zip; bytes of any other format are
 //!   scanned as they are, which finds blocks stored uncompressed (an `ar` archive, an
 //!   ISO image) but not inside other compression.
+
+#![deny(unsafe_code)]
+// Code that reads untrusted bytes never indexes and never unwraps; tests may.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used))]
 
 mod archive;
 mod compare;

@@ -20,7 +20,7 @@ use caio_verify::{
 };
 use rayon::prelude::*;
 
-use super::{Io, Outcome, instant};
+use crate::{Io, Outcome, instant};
 
 /// Verify CAIO-v2 licenses.
 ///
@@ -241,13 +241,13 @@ fn human_line(result: &Result<VerifiedLicense, Rejection>, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use base64::Engine as _;
-    use caio_verify::caio_keyring::{Channel, KeyId, RuntimeOverride, TrustedKey, Validity};
+    use caio_keyring::{Channel, KeyId, RuntimeOverride, TrustedKey, Validity};
     use caio_verify::license::BASE64URL;
     use clap::Parser as _;
     use ed25519_dalek::{Signer as _, SigningKey};
 
     use super::*;
-    use crate::cli::{Cli, RuntimeKeyVar};
+    use crate::{Cli, RuntimeKeyVar};
     use caio_verify::{DecodeError, Keyring};
     use serde_json::Value;
 

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use caio_verify::{EffectiveKeyring, KeySource, Keyring, RuntimeKey, TrustedKey};
 use serde::Serialize;
 
-use super::{Io, Outcome, instant, instant_or_none};
+use crate::{Io, Outcome, instant, instant_or_none};
 
 /// Show the keyring embedded in this binary.
 ///
@@ -192,14 +192,14 @@ fn human_key(key: &TrustedKey, source: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use caio_keyring::{Channel, KeyId, OPEN_END, RuntimeOverride, Validity};
     use caio_verify::Fingerprint;
-    use caio_verify::caio_keyring::{Channel, KeyId, OPEN_END, RuntimeOverride, Validity};
     use clap::Parser as _;
     use ed25519_dalek::SigningKey;
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::cli::{Cli, RuntimeKeyVar};
+    use crate::{Cli, RuntimeKeyVar};
     use caio_verify::DecodeError;
 
     fn keyring() -> Keyring {

@@ -7,10 +7,13 @@
 //! themselves, so tests drive them with byte buffers. A new subcommand is one more
 //! module and one more [`Command`] variant.
 
+#![deny(unsafe_code)]
+
 mod check;
 mod inspect;
 mod keyring;
 mod license;
+pub mod redact;
 mod runtime_key;
 
 use std::io::{self, BufRead, IsTerminal as _, Write};
@@ -51,8 +54,11 @@ enum Command {
 
 /// Where a command reads and writes.
 pub struct Io<'a> {
+    /// Where `license -` reads its tokens.
     pub stdin: &'a mut dyn BufRead,
+    /// Results: human lines, JSON, reports.
     pub stdout: &'a mut dyn Write,
+    /// Diagnostics, and annotations beside a JSON report.
     pub stderr: &'a mut dyn Write,
 }
 
@@ -113,7 +119,7 @@ pub fn init_logging() {
 }
 
 /// The message to print instead of clap's for a usage error that would echo an
-/// argument that may be a secret (see [`caio_verify::redact`]); `None` to print clap's.
+/// argument that may be a secret (see [`redact`]); `None` to print clap's.
 pub fn redacted_usage_error(error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if error.kind() != ErrorKind::UnknownArgument {
@@ -123,7 +129,7 @@ pub fn redacted_usage_error(error: &clap::Error) -> Option<String> {
         Some(ContextValue::String(arg)) => Some(arg.as_str()),
         _ => None,
     };
-    caio_verify::redact::unexpected_argument(arg)
+    redact::unexpected_argument(arg)
 }
 
 /// Whether the error comes from writing to a closed pipe: the reader is gone, and that
@@ -136,10 +142,10 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 /// An instant for people and JSON: RFC 3339 in UTC, `None` for an open end
-/// ([`caio_verify::caio_keyring::OPEN_END`]). Instants outside years -9999..=9999,
+/// ([`caio_keyring::OPEN_END`]). Instants outside years -9999..=9999,
 /// which only a hand-made block can hold, are shown as `unix:<seconds>`.
 fn instant(secs: i64) -> Option<String> {
-    if secs == caio_verify::caio_keyring::OPEN_END {
+    if secs == caio_keyring::OPEN_END {
         return None;
     }
     Some(

@@ -4,15 +4,15 @@
 //!
 //! Also home of what `check` and `inspect` share: printing a report to stdout (text or
 //! JSON), GitHub workflow annotations, the job summary, and the outcome. The verdicts
-//! themselves come from `caio_verify::artifact`; nothing here decides one.
+//! themselves come from `caio_gate`; nothing here decides one.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use caio_verify::artifact::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
-use caio_verify::caio_keyring::manifest::Manifest;
+use caio_gate::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
+use caio_keyring::manifest::Manifest;
 
-use super::{Io, Outcome};
+use crate::{Io, Outcome};
 
 /// Gate artifacts against a keyring manifest (the CI fingerprint gate).
 ///
@@ -97,7 +97,7 @@ pub fn emit(
 
 #[cfg(test)]
 mod tests {
-    use caio_verify::artifact::Gate;
+    use caio_gate::Gate;
 
     use super::*;
 

@@ -3,11 +3,9 @@
 //!
 //! `main` owns the exit codes (0 every license valid, 1 any invalid or a corrupt
 //! keyring, 2 usage or I/O error), sets up logging to stderr and prints the whole error
-//! chain; the commands live in [`cli`]. A closed stdout pipe ends the run quietly with
+//! chain; the commands live in the `caio_cli` library. A closed stdout pipe ends the run quietly with
 //! success. The library (`caio_verify`) does the verifying; nothing here decides a
 //! verdict.
-
-mod cli;
 
 use std::io;
 use std::process::ExitCode;
@@ -20,12 +18,12 @@ static KEYRING: caio_verify::EmbeddedKeyring =
     caio_verify::EmbeddedKeyring::new(caio_verify::embed_keyring!());
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match caio_cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // `--help` and `--version` are not errors; everything else is usage.
             let code = if e.use_stderr() { 2 } else { 0 };
-            match cli::redacted_usage_error(&e) {
+            match caio_cli::redacted_usage_error(&e) {
                 Some(message) => eprintln!("{message}"),
                 None => {
                     let _ = e.print();
@@ -34,20 +32,20 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    cli::init_logging();
+    caio_cli::init_logging();
     // Read once, here; the file it may name is read only if the embedded policy allows.
-    let runtime_key = cli::RuntimeKeyVar::from_env();
+    let runtime_key = caio_cli::RuntimeKeyVar::from_env();
     let mut stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();
     let mut stderr = io::stderr();
-    let mut io = cli::Io {
+    let mut io = caio_cli::Io {
         stdin: &mut stdin,
         stdout: &mut stdout,
         stderr: &mut stderr,
     };
     match cli.run(KEYRING.keyring(), &runtime_key, &mut io) {
         Ok(outcome) => outcome.exit_code(),
-        Err(error) if cli::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if caio_cli::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {

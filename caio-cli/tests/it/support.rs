@@ -45,7 +45,7 @@ pub fn shell() -> Shell {
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("caio-verify sits in the workspace")
+        .expect("caio-cli sits in the workspace")
         .to_owned()
 }
 
@@ -188,7 +188,7 @@ pub fn cargo_build(manifest: &Path, extra: &[&str]) -> Result<String, String> {
     sh.change_dir(&root);
     let out = cmd!(
         sh,
-        "{cargo} build --release --locked -p caio-verify --bin caio-verify --message-format=json-render-diagnostics {extra...}"
+        "{cargo} build --release --locked -p caio-cli --bin caio-verify --message-format=json-render-diagnostics {extra...}"
     )
     .env("CAIO_KEYRING", manifest)
     .env("CARGO_TARGET_DIR", &target)

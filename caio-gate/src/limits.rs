@@ -18,7 +18,7 @@ use caio_keyring::block::MAX_BLOCK_LEN;
 /// recursion and entry floods well before they exhaust memory, disk or time.
 ///
 /// ```
-/// use caio_verify::artifact::Limits;
+/// use caio_gate::Limits;
 ///
 /// let limits = Limits { max_depth: 4, ..Limits::default() };
 /// assert_eq!(limits.max_unpacked_bytes, 16 << 30);

@@ -6,12 +6,12 @@
 
 use std::path::PathBuf;
 
-use caio_verify::artifact::{Gate, Limits};
+use caio_gate::{Gate, Limits};
 
-use caio_verify::artifact::GithubEnv;
+use caio_gate::GithubEnv;
 
-use super::check::emit;
-use super::{Io, Outcome};
+use crate::check::emit;
+use crate::{Io, Outcome};
 
 /// Show the keyring blocks found in artifacts.
 ///
