@@ -6,7 +6,8 @@
 //! JSON), GitHub workflow annotations, the job summary, and the outcome. The verdicts
 //! themselves come from `caio_gate`; nothing here decides one.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use caio_gate::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
@@ -39,13 +40,21 @@ use crate::{Io, Outcome};
 /// Markdown table of the results is appended to that file. See docs/gate.md.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Artifacts to gate: files or directories
-    #[arg(value_name = "PATH", required = true)]
-    paths: Vec<PathBuf>,
-
     /// The keyring manifest every block must match (keys/keyring.toml)
     #[arg(long, value_name = "FILE")]
     manifest: PathBuf,
+
+    #[command(flatten)]
+    gate: GateArgs,
+}
+
+/// The gate's arguments, the same in `caio-verify check` and `cargo xtask
+/// verify-artifact`.
+#[derive(Debug, clap::Args)]
+pub struct GateArgs {
+    /// Artifacts to gate: files or directories
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
 
     /// Print one JSON document instead of text
     #[arg(long)]
@@ -57,36 +66,45 @@ pub struct CheckArgs {
 }
 
 impl CheckArgs {
-    pub fn run(self, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
-        self.run_with(io, &GithubEnv::from_process())
-    }
-
-    fn run_with(self, io: &mut Io<'_>, github: &GithubEnv) -> anyhow::Result<Outcome> {
-        let manifest = Manifest::load(&self.manifest)
-            .with_context(|| format!("cannot use the manifest {}", self.manifest.display()))?;
-        let options = GateOptions {
-            allow_development: self.allow_development,
-        };
-        let gate = Gate::against(
-            manifest.keyring(),
-            self.manifest.display().to_string(),
-            options,
-        );
-        let report = gate.run(&self.paths, &Limits::default());
-        emit(&report, self.json, github, io)
+    pub(crate) fn run(self, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
+        let label = self.manifest.display().to_string();
+        self.gate
+            .run(&self.manifest, label, &GithubEnv::from_process(), io)
     }
 }
 
-/// Prints `report` (text or JSON), the GitHub annotations and summary that `github`
-/// asks for, and returns the outcome.
+impl GateArgs {
+    /// Gates every path against the manifest at `manifest` (named `label` in messages
+    /// and annotations) and prints the report as `github` asks.
+    pub fn run(
+        self,
+        manifest: &Path,
+        label: String,
+        github: &GithubEnv,
+        io: &mut Io<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let manifest =
+            Manifest::load(manifest).with_context(|| format!("cannot use the manifest {label}"))?;
+        let options = GateOptions {
+            allow_development: self.allow_development,
+        };
+        let gate = Gate::against(manifest.keyring(), label, options);
+        let report = gate.run(&self.paths, &Limits::default());
+        emit(&report, self.json, github, &mut *io.stdout, &mut *io.stderr)
+    }
+}
+
+/// Prints `report` (text or JSON on `out`; annotations beside a JSON report on `err`),
+/// the GitHub annotations and summary that `github` asks for, and returns the outcome.
 pub fn emit(
     report: &GateReport,
     json: bool,
     github: &GithubEnv,
-    io: &mut Io<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     report
-        .write_to(json, github, &mut *io.stdout, &mut *io.stderr)
+        .write_to(json, github, out, err)
         .context("cannot write the report")?;
     Ok(match report.status() {
         Status::Pass => Outcome::Success,
@@ -107,12 +125,7 @@ mod tests {
         github: &GithubEnv,
     ) -> (Outcome, String, String) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut io = Io {
-            stdin: &mut &b""[..],
-            stdout: &mut out,
-            stderr: &mut err,
-        };
-        let outcome = emit(report, json, github, &mut io).unwrap();
+        let outcome = emit(report, json, github, &mut out, &mut err).unwrap();
         (
             outcome,
             String::from_utf8(out).unwrap(),
@@ -121,7 +134,7 @@ mod tests {
     }
 
     /// The routing itself is the library's (`GateReport::write_to`, tested there);
-    /// here, that `check` maps an error to exit 2 and passes the GitHub settings on.
+    /// here, that the gate maps an error to exit 2 and passes the GitHub settings on.
     #[test]
     fn an_unreadable_path_exits_2_with_the_annotations_asked_for() {
         let dir = tempfile::tempdir().unwrap();

@@ -44,6 +44,12 @@ pub struct InspectArgs {
 impl InspectArgs {
     pub fn run(self, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
         let report = Gate::inspect_only().run(&self.paths, &Limits::default());
-        emit(&report, self.json, &GithubEnv::from_process(), io)
+        emit(
+            &report,
+            self.json,
+            &GithubEnv::from_process(),
+            &mut *io.stdout,
+            &mut *io.stderr,
+        )
     }
 }

@@ -9,10 +9,11 @@
 
 #![deny(unsafe_code)]
 
-mod check;
+pub mod check;
+pub mod exit;
 mod inspect;
 mod keyring;
-mod license;
+pub mod license;
 pub mod redact;
 mod runtime_key;
 
@@ -62,13 +63,14 @@ pub struct Io<'a> {
     pub stderr: &'a mut dyn Write,
 }
 
-/// How a command that ran to the end turned out.
+/// How a command that ran to the end turned out: `caio-verify`'s and `cargo xtask`'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Every license valid, or the listing shown.
+    /// Everything checked out: every license valid, every artifact passed, the listing
+    /// shown, the edit written.
     Success,
-    /// A license was invalid, or the embedded keyring is corrupt, or an artifact failed
-    /// the gate.
+    /// A check failed, and the command said which: a license was invalid, the embedded
+    /// keyring is corrupt, an artifact failed the gate, the manifest breaks a rule.
     Failure,
     /// Everything was reported, and some input could not be examined (an unreadable
     /// path, a malformed archive, a limit exceeded): exit 2, as for an I/O error.
@@ -118,29 +120,6 @@ pub fn init_logging() {
         .init();
 }
 
-/// The message to print instead of clap's for a usage error that would echo an
-/// argument that may be a secret (see [`redact`]); `None` to print clap's.
-pub fn redacted_usage_error(error: &clap::Error) -> Option<String> {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if error.kind() != ErrorKind::UnknownArgument {
-        return None;
-    }
-    let arg = match error.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(arg)) => Some(arg.as_str()),
-        _ => None,
-    };
-    redact::unexpected_argument(arg)
-}
-
-/// Whether the error comes from writing to a closed pipe: the reader is gone, and that
-/// is not a failure of this command.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<io::Error>())
-        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
-}
-
 /// An instant for people and JSON: RFC 3339 in UTC, `None` for an open end
 /// ([`caio_keyring::OPEN_END`]). Instants outside years -9999..=9999,
 /// which only a hand-made block can hold, are shown as `unix:<seconds>`.
@@ -182,14 +161,5 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory as _;
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn a_broken_pipe_anywhere_in_the_chain_is_recognized() {
-        let pipe = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe))
-            .context("cannot write the result");
-        assert!(is_broken_pipe(&pipe));
-        let other = anyhow::Error::from(io::Error::from(io::ErrorKind::NotFound));
-        assert!(!is_broken_pipe(&other));
     }
 }

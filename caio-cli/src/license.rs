@@ -1,5 +1,9 @@
-//! `caio-verify license`: verify one token, or one per line from stdin, and print one
-//! result line per token, in order.
+//! `caio-verify license` and `cargo xtask license verify`: verify one token, or one per
+//! line from stdin, and print one result line per token, in order.
+//!
+//! Both commands run [`LicenseRun::run`], the one code path: they differ in the keyring
+//! (the embedded one with the runtime key, or the one the manifest describes) and in how
+//! `--at` is typed, not in what they print.
 //!
 //! Stdin is read in chunks of lines; each chunk is verified across every core (rayon)
 //! and its result lines are written in input order through one buffered writer, so the
@@ -49,10 +53,40 @@ pub struct LicenseArgs {
     leeway: u64,
 }
 
+/// One run of the license loop: what to verify, when, and how to print it.
+#[derive(Debug, Clone)]
+pub struct LicenseRun {
+    /// A token, or `-` for one per stdin line.
+    pub token: String,
+    /// One JSON object per result instead of a human line.
+    pub json: bool,
+    /// The verification instant, unix seconds.
+    pub at: i64,
+    /// Seconds of clock skew forgiven on the license's `iat`, `nbf` and `exp`.
+    pub leeway: u64,
+}
+
 impl LicenseArgs {
-    pub fn run(self, keys: &EffectiveKeyring<'_>, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
-        let now = self.at.unwrap_or_else(jiff::Timestamp::now).as_second();
-        let options = Options::at(now).with_leeway(self.leeway);
+    pub(crate) fn run(
+        self,
+        keys: &EffectiveKeyring<'_>,
+        io: &mut Io<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let run = LicenseRun {
+            token: self.token,
+            json: self.json,
+            at: self.at.unwrap_or_else(jiff::Timestamp::now).as_second(),
+            leeway: self.leeway,
+        };
+        run.run(keys, io)
+    }
+}
+
+impl LicenseRun {
+    /// Verifies and prints every license; [`Outcome::Success`] only when each is valid.
+    /// No license on stdin is an error, never a pass.
+    pub fn run(&self, keys: &EffectiveKeyring<'_>, io: &mut Io<'_>) -> anyhow::Result<Outcome> {
+        let options = Options::at(self.at).with_leeway(self.leeway);
         let verifier = keys.verifier(options);
         let render = Render {
             keys,

@@ -10,27 +10,15 @@
 use std::io;
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 /// The keyring of the workspace this binary was built in (or of `CAIO_KEYRING`), in the
 /// keyring link section: the bytes the release gate scans are the bytes verified with.
 static KEYRING: caio_verify::EmbeddedKeyring =
     caio_verify::EmbeddedKeyring::new(caio_verify::embed_keyring!());
 
 fn main() -> ExitCode {
-    let cli = match caio_cli::Cli::try_parse() {
+    let cli = match caio_cli::exit::parse_args::<caio_cli::Cli>() {
         Ok(cli) => cli,
-        Err(e) => {
-            // `--help` and `--version` are not errors; everything else is usage.
-            let code = if e.use_stderr() { 2 } else { 0 };
-            match caio_cli::redacted_usage_error(&e) {
-                Some(message) => eprintln!("{message}"),
-                None => {
-                    let _ = e.print();
-                }
-            }
-            return ExitCode::from(code);
-        }
+        Err(code) => return code,
     };
     caio_cli::init_logging();
     // Read once, here; the file it may name is read only if the embedded policy allows.
@@ -43,15 +31,5 @@ fn main() -> ExitCode {
         stdout: &mut stdout,
         stderr: &mut stderr,
     };
-    match cli.run(KEYRING.keyring(), &runtime_key, &mut io) {
-        Ok(outcome) => outcome.exit_code(),
-        Err(error) if caio_cli::is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            ExitCode::from(2)
-        }
-    }
+    caio_cli::exit::finish(cli.run(KEYRING.keyring(), &runtime_key, &mut io))
 }

@@ -127,7 +127,7 @@ impl BenchArgs {
         fs::write(&docs, &table).with_context(|| format!("cannot write {}", docs.display()))?;
         print!("{table}");
         eprintln!("wrote {}", docs.display());
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 }
 

@@ -126,7 +126,7 @@ impl KeygenArgs {
             "next: move private.pem to a vault or an off-line store, then `cargo xtask keys rotate {} --id <ID>`",
             public_path.display()
         );
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 }
 

@@ -118,7 +118,7 @@ impl KeysArgs {
 impl ListArgs {
     fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(manifest) = load()? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let now = clock.now();
         if self.json {
@@ -146,7 +146,7 @@ impl ListArgs {
                 "keys": keys,
             });
             println!("{out}");
-            return Ok(Outcome::Ok);
+            return Ok(Outcome::Success);
         }
         eprintln!(
             "{} (serial {}, {}) at {}",
@@ -177,7 +177,7 @@ impl ListArgs {
                 k.fingerprint
             );
         }
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 }
 
@@ -249,9 +249,9 @@ impl CheckArgs {
             );
         }
         Ok(if failed {
-            Outcome::CheckFailed
+            Outcome::Failure
         } else {
-            Outcome::Ok
+            Outcome::Success
         })
     }
 }
@@ -259,7 +259,7 @@ impl CheckArgs {
 impl TimelineArgs {
     fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(manifest) = load()? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let now = clock.now();
         print!("{}", timeline::render_text(&manifest, now));
@@ -267,7 +267,7 @@ impl TimelineArgs {
             fsutil::write_atomic(&svg, timeline::render_svg(&manifest, now).as_bytes())?;
             eprintln!("wrote {}", svg.display());
         }
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 }
 

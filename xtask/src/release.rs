@@ -42,7 +42,7 @@ use xshell::{Shell, cmd};
 
 use caio_gate::GithubEnv;
 
-use crate::verify_artifact::{self, Streams};
+use crate::verify_artifact;
 use crate::{Outcome, keys, workspace};
 
 /// Build, gate and package the release binaries into dist/.
@@ -86,9 +86,9 @@ impl ReleaseArgs {
         sh.change_dir(&root);
 
         eprintln!("release: checking the manifest (cargo xtask keys check)");
-        if keys::check_now()? == Outcome::CheckFailed {
+        if keys::check_now()? == Outcome::Failure {
             eprintln!("error: release stopped: `cargo xtask keys check` failed");
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
         let manifest_path = workspace::manifest_path();
         let label = verify_artifact::manifest_label(&manifest_path);
@@ -102,7 +102,7 @@ impl ReleaseArgs {
                  release builds need channel = \"production\" and a runtime_override other \
                  than \"allow\", or pass --allow-development for a development release"
             );
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
         // Refused before the build, which takes minutes.
         let previous = dist::prepare(&out)?;
@@ -124,14 +124,14 @@ impl ReleaseArgs {
             for bin in &built.missing {
                 eprintln!("error: cargo built no executable for {bin}");
             }
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
 
         let options = GateOptions {
             allow_development: self.allow_development,
         };
         if !gate(&built.binaries, &manifest, &label, options)? {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
         for binary in built.binaries.iter().filter(|b| b.is_caio_verify()) {
             if target != rustc.host {
@@ -142,7 +142,7 @@ impl ReleaseArgs {
                     rustc.host
                 );
             } else if !runtime_view_matches(&sh, binary, &manifest, &label)? {
-                return Ok(Outcome::CheckFailed);
+                return Ok(Outcome::Failure);
             }
         }
 
@@ -161,7 +161,7 @@ impl ReleaseArgs {
             manifest.keyring().fingerprint(),
             manifest.keyring().serial()
         );
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 }
 
@@ -197,12 +197,15 @@ fn gate(
     );
     let paths: Vec<PathBuf> = binaries.iter().map(|b| b.path.clone()).collect();
     let report = Gate::against(manifest.keyring(), label, options).run(&paths, &Limits::default());
+    // The product is `dist/`: the report and its warnings both go to stderr.
     let (mut report_to, mut warnings_to) = (std::io::stderr(), std::io::stderr());
-    let streams = Streams {
-        out: &mut report_to,
-        err: &mut warnings_to,
-    };
-    verify_artifact::emit(&report, false, &GithubEnv::from_process(), streams)?;
+    caio_cli::check::emit(
+        &report,
+        false,
+        &GithubEnv::from_process(),
+        &mut report_to,
+        &mut warnings_to,
+    )?;
     match report.status() {
         Status::Pass => Ok(true),
         Status::Fail => {

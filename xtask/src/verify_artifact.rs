@@ -1,19 +1,17 @@
 //! `cargo xtask verify-artifact`: the CI fingerprint gate against the workspace's
-//! manifest, and the report output that `release` shares with it.
+//! manifest.
 //!
-//! The gate itself is `caio_gate` (the library behind `caio-verify check`);
-//! this module only picks the manifest (`keys/keyring.toml`, or `CAIO_KEYRING`) and
-//! prints the report exactly as `caio-verify check` does: text or JSON on stdout,
-//! `::error` annotations when `GITHUB_ACTIONS=true` (on stderr with `--json`), a
-//! Markdown table appended to `GITHUB_STEP_SUMMARY` (all through the library's
-//! `GateReport::write_to`, which `caio-verify check` uses too). It decides no verdict.
+//! The gate is `caio_cli::check::GateArgs::run`, the very code path of `caio-verify
+//! check`: this module only picks the manifest (`keys/keyring.toml`, or `CAIO_KEYRING`)
+//! and names it relative to the workspace root. It decides no verdict.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
-use anyhow::{Context, Result};
-use caio_gate::{Gate, GateOptions, GateReport, GithubEnv, Limits, Status};
-use caio_keyring::manifest::Manifest;
+use anyhow::Result;
+use caio_cli::Io;
+use caio_cli::check::GateArgs;
+use caio_gate::GithubEnv;
 use clap::Args;
 
 use crate::{Outcome, workspace};
@@ -43,26 +41,8 @@ use crate::{Outcome, workspace};
 /// See docs/gate.md.
 #[derive(Debug, Args)]
 pub struct VerifyArtifactArgs {
-    /// Artifacts to gate: files or directories
-    #[arg(value_name = "PATH", required = true)]
-    paths: Vec<PathBuf>,
-
-    /// Print one JSON document instead of text
-    #[arg(long)]
-    json: bool,
-
-    /// Let development-channel keyrings and the `allow` runtime override pass
-    #[arg(long)]
-    allow_development: bool,
-}
-
-/// Where a report goes: results to `out`, diagnostics to `err`. `release` passes
-/// stderr for both, since its product is the `dist/` directory.
-pub struct Streams<'a> {
-    /// The report (text or JSON), and annotations unless it is JSON.
-    pub out: &'a mut dyn Write,
-    /// Annotations that accompany a JSON report; warnings.
-    pub err: &'a mut dyn Write,
+    #[command(flatten)]
+    gate: GateArgs,
 }
 
 impl VerifyArtifactArgs {
@@ -70,19 +50,15 @@ impl VerifyArtifactArgs {
     pub fn run(self) -> Result<Outcome> {
         let path = workspace::manifest_path();
         let label = manifest_label(&path);
-        let manifest =
-            Manifest::load(&path).with_context(|| format!("cannot use the manifest {label}"))?;
-        let options = GateOptions {
-            allow_development: self.allow_development,
+        let (mut stdin, mut stdout, mut stderr) =
+            (io::stdin().lock(), io::stdout().lock(), io::stderr());
+        let mut io = Io {
+            stdin: &mut stdin,
+            stdout: &mut stdout,
+            stderr: &mut stderr,
         };
-        let report =
-            Gate::against(manifest.keyring(), label, options).run(&self.paths, &Limits::default());
-        let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr());
-        let streams = Streams {
-            out: &mut stdout,
-            err: &mut stderr,
-        };
-        emit(&report, self.json, &GithubEnv::from_process(), streams)
+        self.gate
+            .run(&path, label, &GithubEnv::from_process(), &mut io)
     }
 }
 
@@ -96,62 +72,9 @@ pub fn manifest_label(path: &Path) -> String {
         .to_string()
 }
 
-/// Prints `report` (text or JSON), the GitHub annotations and summary that `github`
-/// asks for, and returns the outcome: as `caio-verify check` does, line for line.
-pub fn emit(
-    report: &GateReport,
-    json: bool,
-    github: &GithubEnv,
-    streams: Streams<'_>,
-) -> Result<Outcome> {
-    let Streams { out, err } = streams;
-    report
-        .write_to(json, github, out, err)
-        .context("cannot write the report")?;
-    Ok(match report.status() {
-        Status::Pass => Outcome::Ok,
-        Status::Fail => Outcome::CheckFailed,
-        Status::Error => Outcome::Incomplete,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn emit_to_buffers(
-        report: &GateReport,
-        json: bool,
-        github: &GithubEnv,
-    ) -> (Outcome, String, String) {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let streams = Streams {
-            out: &mut out,
-            err: &mut err,
-        };
-        let outcome = emit(report, json, github, streams).unwrap();
-        (
-            outcome,
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-        )
-    }
-
-    /// The routing itself is the library's (`GateReport::write_to`, tested there);
-    /// here, that an error is `Incomplete` (exit 2) and the GitHub settings are passed.
-    #[test]
-    fn an_unreadable_path_is_incomplete_with_the_annotations_asked_for() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("missing");
-        let report = Gate::inspect_only().run(std::slice::from_ref(&missing), &Limits::default());
-        let github = GithubEnv {
-            annotations: true,
-            step_summary: None,
-        };
-        let (outcome, out, _) = emit_to_buffers(&report, false, &github);
-        assert_eq!(outcome, Outcome::Incomplete);
-        assert!(out.lines().any(|l| l.starts_with("::error file=")), "{out}");
-    }
 
     #[test]
     fn a_manifest_inside_the_workspace_is_named_from_its_root() {

@@ -93,7 +93,7 @@ impl AddArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(mut edit) = Edit::open(&workspace::manifest_path())? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let not_before = self.not_before.unwrap_or(Instant::Now).resolve(clock);
         let windows = NewWindows {
@@ -110,7 +110,7 @@ impl RotateArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(mut edit) = Edit::open(&workspace::manifest_path())? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let now = clock.now();
         let policy = *edit.manifest().policy();
@@ -128,7 +128,7 @@ impl RotateArgs {
             eprintln!(
                 "error: {path}: policy.min_overlap_days = {days}, and --grace {grace} leaves less dual-key validation; use --grace {min} or more"
             );
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
         let lifetime = self
             .lifetime
@@ -140,7 +140,7 @@ impl RotateArgs {
                 "error: {path}: policy.max_key_lifetime_days = {max}, and --lifetime {lifetime} is longer; use --lifetime {} or less",
                 Duration::days(max)
             );
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
 
         let mut ending = Vec::new();
@@ -153,7 +153,7 @@ impl RotateArgs {
                         key.id.as_str(),
                         format_instant(key.validity.not_before)
                     );
-                    return Ok(Outcome::CheckFailed);
+                    return Ok(Outcome::Failure);
                 }
                 KeyState::Signing if key.validity.sign_until > now => {
                     ending.push(key.id.to_string());

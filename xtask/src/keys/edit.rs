@@ -256,7 +256,7 @@ impl Edit {
             Err(errors) => {
                 print_manifest_errors(&errors);
                 eprintln!("error: the build would reject the edited manifest; nothing was written");
-                return Ok(Outcome::CheckFailed);
+                return Ok(Outcome::Failure);
             }
         };
 
@@ -287,7 +287,7 @@ impl Edit {
         for finding in policy::check(&new_manifest, now) {
             eprintln!("warning: {finding}");
         }
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 
     fn write(&self, new_text: &str) -> Result<()> {

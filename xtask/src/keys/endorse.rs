@@ -65,13 +65,13 @@ impl EndorseArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(manifest) = super::load()? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let now = clock.now();
         let id = KeyId::new(&self.id).with_context(|| format!("--id {:?}", self.id))?;
         let public_key = self.public_pem.public_key()?;
         let Some(signer) = KeyringSigner::open(&manifest, &self.by, now)? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let endorser = signer.entry().validity;
         let not_after = self
@@ -84,7 +84,7 @@ impl EndorseArgs {
         };
         if let Some(refusal) = refusal(&manifest, &signer, &id, &public_key, validity) {
             eprintln!("error: {}: {refusal}", manifest.path().display());
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
         if manifest.keyring().runtime_override() == RuntimeOverride::Deny {
             eprintln!(
@@ -112,7 +112,7 @@ impl EndorseArgs {
                     signer.entry().id.as_str(),
                     error.code()
                 );
-                return Ok(Outcome::CheckFailed);
+                return Ok(Outcome::Failure);
             }
         };
         println!("{token}");
@@ -127,7 +127,7 @@ impl EndorseArgs {
             instant_text(validity.sign_until),
             instant_text(validity.not_after),
         );
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 }
 

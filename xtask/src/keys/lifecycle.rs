@@ -68,7 +68,7 @@ impl RetireArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(mut edit) = Edit::open(&workspace::manifest_path())? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let at = self.at.resolve(clock);
         let key = super::find_key(edit.manifest(), &self.id)?.clone();
@@ -90,12 +90,12 @@ impl RevokeArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(mut edit) = Edit::open(&workspace::manifest_path())? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let key = super::find_key(edit.manifest(), &self.id)?;
         if key.status == KeyStatus::Revoked {
             eprintln!("{}: already revoked; nothing to change", self.id);
-            return Ok(Outcome::Ok);
+            return Ok(Outcome::Success);
         }
         let fingerprint = key.fingerprint;
         edit.set_key_field(&self.id, "status", Value::from("revoked"))?;
@@ -111,7 +111,7 @@ impl RemoveArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(mut edit) = Edit::open(&workspace::manifest_path())? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let now = clock.now();
         let key = super::find_key(edit.manifest(), &self.id)?.clone();
@@ -131,7 +131,7 @@ impl RemoveArgs {
             };
             if let Some(refusal) = refusal {
                 eprintln!("error: {path}:{}: key {:?}: {refusal}", key.line, self.id);
-                return Ok(Outcome::CheckFailed);
+                return Ok(Outcome::Failure);
             }
         }
         edit.remove_key(&self.id)?;

@@ -63,7 +63,7 @@ impl IssueArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(manifest) = crate::keys::load()? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let now = clock.now();
         let nbf = self.not_before.map(|t| t.resolve(clock));
@@ -93,7 +93,7 @@ impl IssueArgs {
             None => random_license_id()?,
         };
         let Some(signer) = KeyringSigner::open(&manifest, &self.key, now)? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
 
         let claims = Claims {
@@ -120,7 +120,7 @@ impl IssueArgs {
                 rejection.reason,
                 rejection.detail
             );
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         }
         warn_if_it_outlives_the_key(&manifest, &signer, exp);
 
@@ -146,7 +146,7 @@ impl IssueArgs {
                 |t| format!("expires {}", format_instant(t))
             )
         );
-        Ok(Outcome::Ok)
+        Ok(Outcome::Success)
     }
 }
 

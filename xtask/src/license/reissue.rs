@@ -98,11 +98,11 @@ impl ReissueArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(manifest) = crate::keys::load()? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let now = clock.now();
         let Some(signer) = KeyringSigner::open(&manifest, &self.key, now)? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
         let reissuer = Reissuer {
             signer: &signer,
@@ -190,9 +190,9 @@ impl ReissueArgs {
             println!("{summary}");
         }
         Ok(if rejected.is_empty() {
-            Outcome::Ok
+            Outcome::Success
         } else {
-            Outcome::CheckFailed
+            Outcome::Failure
         })
     }
 }

@@ -1,17 +1,18 @@
 //! `license verify`: judge licenses against `keys/keyring.toml`, not an embedded copy.
 //!
-//! The output is `caio-verify license`'s, line for line: one result per input in input
-//! order, a short human line or (with `--json`) the same JSON object, with the same
-//! reason codes; so a script written against one reads the other. The difference is
-//! the keyring: this one is what the manifest at this revision describes, so an
-//! operator can ask "would a build made now accept these?" before building one.
+//! The loop and the output are `caio-verify license`'s (`caio_cli::license::LicenseRun`):
+//! one result per input in input order, a short human line or (with `--json`) the same
+//! JSON object, with the same reason codes; so a script written against one reads the
+//! other. The difference is the keyring: this one is what the manifest at this revision
+//! describes, so an operator can ask "would a build made now accept these?" before
+//! building one.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io;
 
-use anyhow::{Context, Result, bail};
-use caio_verify::{
-    DEFAULT_LEEWAY_SECS, Keyring, Options, Rejection, VerdictJson, VerifiedLicense, Verifier,
-};
+use anyhow::Result;
+use caio_cli::Io;
+use caio_cli::license::LicenseRun;
+use caio_verify::{DEFAULT_LEEWAY_SECS, EffectiveKeyring};
 use clap::Args;
 
 use crate::Outcome;
@@ -46,92 +47,22 @@ impl VerifyArgs {
     /// Runs the command.
     pub fn run(self, clock: Clock) -> Result<Outcome> {
         let Some(manifest) = crate::keys::load()? else {
-            return Ok(Outcome::CheckFailed);
+            return Ok(Outcome::Failure);
         };
-        let at = self.at.unwrap_or(Instant::Now).resolve(clock);
-        let keyring = manifest.keyring();
-        let verifier = Verifier::new(keyring, Options::at(at).with_leeway(self.leeway));
-        let stdout = std::io::stdout();
-        let mut out = BufWriter::new(stdout.lock());
-        let mut report = |token: &[u8]| -> Result<bool> {
-            let result = verifier.verify(token);
-            let line = if self.json {
-                json_line(keyring, &result)
-            } else {
-                human_line(&result)
-            };
-            writeln!(out, "{line}").context("cannot write the result to stdout")?;
-            Ok(result.is_ok())
+        let run = LicenseRun {
+            token: self.token,
+            json: self.json,
+            at: self.at.unwrap_or(Instant::Now).resolve(clock),
+            leeway: self.leeway,
         };
-        let all_valid = if self.token == "-" {
-            let mut all_valid = true;
-            let mut count = 0_usize;
-            let mut stdin = std::io::stdin().lock();
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                let read = stdin
-                    .read_until(b'\n', &mut line)
-                    .with_context(|| format!("cannot read line {} of stdin", count + 1))?;
-                if read == 0 {
-                    break;
-                }
-                count += 1;
-                while let Some(b'\n' | b'\r') = line.last() {
-                    line.pop();
-                }
-                all_valid &= report(&line)?;
-            }
-            if count == 0 {
-                bail!("no license on stdin: give one license per line, or a TOKEN argument");
-            }
-            all_valid
-        } else {
-            report(self.token.as_bytes())?
+        let keys = EffectiveKeyring::embedded_only(Ok(manifest.keyring()));
+        let (mut stdin, mut stdout, mut stderr) =
+            (io::stdin().lock(), io::stdout().lock(), io::stderr());
+        let mut io = Io {
+            stdin: &mut stdin,
+            stdout: &mut stdout,
+            stderr: &mut stderr,
         };
-        out.flush().context("cannot write the result to stdout")?;
-        Ok(if all_valid {
-            Outcome::Ok
-        } else {
-            Outcome::CheckFailed
-        })
-    }
-}
-
-/// The `--json` line for one result.
-pub fn json_line(keyring: &Keyring, result: &Result<VerifiedLicense, Rejection>) -> String {
-    let rejected_key_id = result
-        .as_ref()
-        .err()
-        .and_then(|r| r.kid)
-        .and_then(|fp| keyring.key_by_fingerprint(&fp))
-        .map(|key| key.id().as_str());
-    let line = VerdictJson::new(result, rejected_key_id);
-    // Strings, integers and JSON values always serialize.
-    serde_json::to_string(&line).unwrap_or_else(|_| unreachable!("a result always serializes"))
-}
-
-/// The human line for one result, as `caio-verify license` prints it.
-pub fn human_line(result: &Result<VerifiedLicense, Rejection>) -> String {
-    match result {
-        Ok(license) => {
-            let until = license.exp().map_or_else(
-                || "never expires".to_owned(),
-                // As `caio-verify license` writes an instant outside jiff's range.
-                |t| {
-                    jiff::Timestamp::from_second(t).map_or_else(
-                        |_| format!("expires unix:{t}"),
-                        |ts| format!("expires {ts}"),
-                    )
-                },
-            );
-            format!(
-                "valid: license {:?} for {:?}, key {}, {until}",
-                license.lid(),
-                license.sub(),
-                license.key_id()
-            )
-        }
-        Err(rejection) => format!("invalid ({}): {}", rejection.reason, rejection.detail),
+        run.run(&keys, &mut io)
     }
 }
