@@ -26,7 +26,8 @@ use crate::{Io, Outcome};
 ///
 /// Exits 0 when every path holds at least one block, every block decodes and no
 /// private key is found; 1 when a path holds a private key, no block, or a corrupt one
-/// (an occurrence of the magic that does not decode); 2 when a path cannot be read, an archive is malformed or over a limit.
+/// (an occurrence of the magic that does not decode); 2 when a path cannot be read, an
+/// archive is malformed or over a limit.
 /// Every path is examined before exiting; the worst result decides. Results go to
 /// stdout: text, or with --json one JSON document. Under GitHub Actions, failures are
 /// also `::error` annotations, as with `check`.

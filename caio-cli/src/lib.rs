@@ -29,8 +29,9 @@ pub use runtime_key::RuntimeKeyVar;
 /// embedded at compile time; find and gate the keyring blocks in artifacts.
 ///
 /// Exit status: 0 when every license is valid (every artifact passes), 1 when any is
-/// not (or the embedded keyring is corrupt), 2 for a usage or I/O error. Results go to stdout; diagnostics go
-/// to stderr (set RUST_LOG, e.g. RUST_LOG=off or RUST_LOG=debug, to choose how many).
+/// not (or the embedded keyring is corrupt), 2 for a usage or I/O error. Results go to
+/// stdout; diagnostics go to stderr (set RUST_LOG, e.g. RUST_LOG=off or RUST_LOG=debug,
+/// to choose how many).
 ///
 /// CAIO_LICENSE_PUBLIC_KEY (a key endorsement, CAIO-key-v1..., or an SPKI PEM; or the
 /// path of a file holding one) adds one runtime key for `license` and `keyring`, as far

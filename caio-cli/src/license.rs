@@ -19,10 +19,11 @@ use std::ops::Range;
 
 use anyhow::{Context as _, bail};
 use caio_verify::{
-    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection, VerdictJson,
+    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection,
     VerifiedLicense, Verifier,
 };
 use rayon::prelude::*;
+use serde_json::{Map, Value};
 
 use crate::{Io, Outcome, instant};
 
@@ -108,6 +109,49 @@ impl LicenseRun {
         } else {
             Outcome::Failure
         })
+    }
+}
+
+/// One verdict as the `--json` result line of `caio-verify license` and
+/// `cargo xtask license verify` shows it: `valid`, `reason`, `detail`, `kid`, `key_id`,
+/// `payload`, in that order. The payload appears only once its signature verified.
+/// The status server answers with it too.
+#[derive(Debug, serde::Serialize)]
+pub struct VerdictJson<'a> {
+    valid: bool,
+    reason: Option<&'static str>,
+    detail: Option<&'a str>,
+    kid: Option<String>,
+    key_id: Option<&'a str>,
+    payload: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> VerdictJson<'a> {
+    /// The JSON view of `result`. `rejected_key_id` names the key a rejection's `kid`
+    /// belongs to, when the caller's keyring holds it (a rejection carries only the
+    /// fingerprint).
+    pub fn new(
+        result: &'a Result<VerifiedLicense, Rejection>,
+        rejected_key_id: Option<&'a str>,
+    ) -> Self {
+        match result {
+            Ok(license) => Self {
+                valid: true,
+                reason: None,
+                detail: None,
+                kid: Some(license.fingerprint().to_string()),
+                key_id: Some(license.key_id().as_str()),
+                payload: Some(license.payload()),
+            },
+            Err(rejection) => Self {
+                valid: false,
+                reason: Some(rejection.reason.code()),
+                detail: Some(&rejection.detail),
+                kid: rejection.kid.map(|fp| fp.to_string()),
+                key_id: rejected_key_id,
+                payload: rejection.signed_payload.as_deref(),
+            },
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! `main` owns the exit codes (0 every license valid, 1 any invalid or a corrupt
 //! keyring, 2 usage or I/O error), sets up logging to stderr and prints the whole error
-//! chain; the commands live in the `caio_cli` library. A closed stdout pipe ends the run quietly with
-//! success. The library (`caio_verify`) does the verifying; nothing here decides a
+//! chain (`caio_cli::exit`); the commands live in the `caio_cli` library. A closed
+//! stdout pipe ends the run quietly with success. The library (`caio_verify`) does the
+//! verifying; nothing here decides a
 //! verdict.
 
 use std::io;

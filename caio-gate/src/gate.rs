@@ -1,5 +1,5 @@
-//! The gate: turns inspections into verdicts under the gate rules of `DESIGN.md`, the one
-//! policy behind `caio-verify check`, `caio-verify inspect` and `cargo xtask
+//! The gate: turns inspections into verdicts under the gate rules of `docs/gate.md`, the
+//! one policy behind `caio-verify check`, `caio-verify inspect` and `cargo xtask
 //! verify-artifact`.
 //!
 //! Per artifact: an inspection error is an error (exit 2), never a pass; a private key,

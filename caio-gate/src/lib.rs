@@ -44,7 +44,8 @@
 //!
 //! let expected = manifest_keyring(); // Manifest::load(path)?.keyring().clone()
 //! let gate = Gate::against(&expected, "keys/keyring.toml", GateOptions::default());
-//! let report = gate.run(&["dist/caio-verify".into(), "dist/image.tar".into()], &Limits::default());
+//! let paths = ["dist/caio-verify".into(), "dist/image.tar".into()];
+//! let report = gate.run(&paths, &Limits::default());
 //! print!("{}", report.human());
 //! std::process::exit(report.exit_code().into());
 //! ```

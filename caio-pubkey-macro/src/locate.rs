@@ -1,5 +1,5 @@
-//! Where the manifest is: the rules of DESIGN.md ("Build-time embedding") as plain
-//! functions of what the compiler tells the macro, and how a path is shown in messages.
+//! Where the manifest is: the rules of `README.md` ("Embedding the keyring in a
+//! product") as plain functions of what the compiler tells the macro, and how a path is shown in messages.
 //!
 //! The only files read here are `Cargo.toml`s, to find the workspace root. The manifest
 //! itself is read in `expand.rs`, through `caio_keyring::manifest`; whether it exists is

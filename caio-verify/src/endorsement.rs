@@ -18,7 +18,7 @@
 //! | `id` | string | the new key's id: 1 to 64 characters of `[A-Za-z0-9._-]` |
 //! | `not_before` | integer | the first instant a license from the new key may be issued at |
 //! | `sign_until` | integer | the last instant a license from the new key may be issued at |
-//! | `not_after` | integer or `null` | the last instant a license from it verifies; `null` for none |
+//! | `not_after` | integer or `null` | the last instant a license from it verifies; `null`: none |
 //! | `iat` | integer | when the endorsement was signed |
 //! | `endorser` | string | `sha256:<hex>` fingerprint of the key that signed it |
 //!

@@ -43,27 +43,26 @@
 //! keyring built by hand and a license signed on the spot:
 //!
 //! ```
-//! use base64::Engine as _;
 //! use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
-//! use caio_verify::{Options, Reason, Verifier};
-//! use ed25519_dalek::{Signer as _, SigningKey};
+//! use caio_verify::{Claims, Options, Reason, Verifier};
+//! use ed25519_dalek::SigningKey;
 //!
 //! // The issuer's key, and the keyring a build would embed for it.
 //! let signing_key = SigningKey::from_bytes(&[7; 32]);
 //! let raw = signing_key.verifying_key().to_bytes();
-//! let window = Validity { not_before: 1_700_000_000, sign_until: 1_800_000_000, not_after: 1_900_000_000 };
+//! let (not_before, sign_until, not_after) = (1_700_000_000, 1_800_000_000, 1_900_000_000);
+//! let window = Validity { not_before, sign_until, not_after };
 //! let key = TrustedKey::ed25519(KeyId::new("caio-2026-01")?, &raw, window)?;
 //! let kid = key.fingerprint();
 //! let keyring = Keyring::new(1, Channel::Production, RuntimeOverride::Deny, vec![key], vec![])?;
 //!
 //! // A license, as `cargo xtask license issue` (or OpenSSL) would write it.
-//! let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-//! let payload = format!(
-//!     r#"{{"kid":"{kid}","lid":"lic-1","sub":"ACME Corp","iat":1750000000,"exp":1850000000,"features":["pro"]}}"#
-//! );
-//! let signing_input = format!("CAIO-v2.{}", b64.encode(payload));
-//! let signature = signing_key.sign(signing_input.as_bytes());
-//! let token = format!("{signing_input}.{}", b64.encode(signature.to_bytes()));
+//! let claims = Claims {
+//!     exp: Some(1_850_000_000),
+//!     features: Some(vec!["pro".to_owned()]),
+//!     ..Claims::new(kid, "lic-1", "ACME Corp", 1_750_000_000)
+//! };
+//! let token = claims.sign(&signing_key);
 //!
 //! let verifier = Verifier::new(&keyring, Options::at(1_760_000_000));
 //! let license = verifier.verify(&token)?;
@@ -97,7 +96,7 @@
 
 mod embedded;
 pub mod endorsement;
-pub mod json;
+mod json;
 pub mod license;
 pub mod runtime;
 pub mod verify;
@@ -109,5 +108,5 @@ pub use endorsement::{Endorsement, EndorsementError};
 pub use license::Claims;
 pub use runtime::{EffectiveKeyring, KeySource, RuntimeKey, RuntimeKeyError};
 pub use verify::{
-    DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerdictJson, VerifiedLicense, Verifier,
+    DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerifiedLicense, Verifier,
 };

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `deny` (default) | ignored, with a warning | ignored, with a warning |
 //! | `endorsed` | trusted if [`endorsement::verify`] accepts it | rejected (`endorsement_required`) |
-//! | `allow` (development builds) | trusted if [`endorsement::verify`] accepts it | trusted, with open windows |
+//! | `allow` (development) | trusted if [`endorsement::verify`] accepts it | trusted, open windows |
 //!
 //! An endorsed key verifies licenses under the windows its endorsement gives. A plain
 //! key has open windows: `not_before` the unix epoch, no `sign_until` and no
@@ -329,7 +329,7 @@ const PEM_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// `-----END PUBLIC KEY-----`, and inside exactly the RFC 8410 DER.
 ///
 /// Written here rather than with a PEM crate so that the lean verifier links none
-/// (DESIGN.md); an Ed25519 SPKI has one DER encoding, so no ASN.1 parser is needed
+/// (`ARCHITECTURE.md`); an Ed25519 SPKI has one DER encoding, so no ASN.1 parser is needed
 /// either. The text is never quoted back: it could be a private key given by mistake.
 fn spki_pem(text: &str) -> Result<[u8; 32], RuntimeKeyError> {
     const BEGIN: &str = "-----BEGIN PUBLIC KEY-----";

@@ -569,48 +569,5 @@ pub(crate) fn quoted(text: &str) -> String {
     }
 }
 
-/// One verdict as the `--json` result line of `caio-verify license` and
-/// `cargo xtask license verify` shows it: `valid`, `reason`, `detail`, `kid`, `key_id`,
-/// `payload`, in that order. The payload appears only once its signature verified.
-/// Shared so that the two commands cannot drift apart.
-#[derive(Debug, serde::Serialize)]
-pub struct VerdictJson<'a> {
-    valid: bool,
-    reason: Option<&'static str>,
-    detail: Option<&'a str>,
-    kid: Option<String>,
-    key_id: Option<&'a str>,
-    payload: Option<&'a Map<String, Value>>,
-}
-
-impl<'a> VerdictJson<'a> {
-    /// The JSON view of `result`. `rejected_key_id` names the key a rejection's `kid`
-    /// belongs to, when the caller's keyring holds it (a rejection carries only the
-    /// fingerprint).
-    pub fn new(
-        result: &'a Result<VerifiedLicense, Rejection>,
-        rejected_key_id: Option<&'a str>,
-    ) -> Self {
-        match result {
-            Ok(license) => Self {
-                valid: true,
-                reason: None,
-                detail: None,
-                kid: Some(license.fingerprint().to_string()),
-                key_id: Some(license.key_id().as_str()),
-                payload: Some(license.payload()),
-            },
-            Err(rejection) => Self {
-                valid: false,
-                reason: Some(rejection.reason.code()),
-                detail: Some(&rejection.detail),
-                kid: rejection.kid.map(|fp| fp.to_string()),
-                key_id: rejected_key_id,
-                payload: rejection.signed_payload.as_deref(),
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -152,3 +152,128 @@ fn every_xtask_command_is_documented_in_the_readme() {
     }
     assert_none(offenders, "commands missing from README.md");
 }
+
+/// Every `//!` and `///` line, with where it is.
+fn doc_lines() -> Vec<(String, usize, String)> {
+    let mut out = Vec::new();
+    for path in rust_sources() {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("//!") || trimmed.starts_with("///") {
+                out.push((relative(&path), n + 1, line.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn doc_lines_fit_in_100_columns() {
+    let offenders = doc_lines()
+        .into_iter()
+        // A line whose overlong part is one word (a URI, a path) cannot wrap.
+        .filter(|(_, _, line)| {
+            line.chars().count() > 100
+                && line
+                    .trim_end()
+                    .rfind(' ')
+                    .is_none_or(|space| line[..space].chars().count() > 100)
+        })
+        .map(|(file, n, line)| format!("{file}:{n} ({} columns)", line.chars().count()))
+        .collect();
+    assert_none(offenders, "doc lines over 100 columns");
+}
+
+/// The files a comment or a document cites: words ending in the extension of a
+/// document, a source or a script, without wildcards, placeholders or a URL scheme.
+/// (Keys and manifests are named in examples as files the reader makes, so `.pem` and
+/// `.toml` are not citations.)
+fn cited_files(text: &str) -> Vec<String> {
+    const EXTENSIONS: [&str; 5] = [".md", ".rs", ".sh", ".py", ".yml"];
+    text.split(|c: char| c.is_whitespace() || "`()[]\"',;<>".contains(c))
+        .map(|word| word.trim_end_matches(['.', ':', '!', '?']))
+        .filter(|word| EXTENSIONS.iter().any(|e| word.ends_with(e)))
+        .filter(|word| !word.contains("://") && !word.contains(['*', '{', '}', '$', '<', '=']))
+        .filter(|word| word.len() > 3 && !word.starts_with('.') && !word.starts_with('-'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn comments_and_docs_cite_only_files_that_exist() {
+    let all: Vec<String> = files_under(&root()).iter().map(|p| relative(p)).collect();
+    let exists = |cited: &str, from: &Path| {
+        let cited = cited.trim_start_matches("./");
+        // A path from the root or from the citing file's folder, or a file name (or the
+        // tail of a path) that some file in the tree has.
+        root().join(cited).exists()
+            || from.parent().is_some_and(|dir| dir.join(cited).exists())
+            || all.iter().any(|f| f == cited || f.ends_with(&format!("/{cited}")))
+    };
+    let mut offenders = Vec::new();
+    for path in files_under(&root()) {
+        let rel = relative(&path);
+        let is_doc = rel.ends_with(".md");
+        if !(is_doc || rel.ends_with(".rs")) || rel.starts_with("fuzz/corpus") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let cites = if is_doc {
+                line
+            } else {
+                match line.find("//") {
+                    Some(at) => &line[at..],
+                    None => continue,
+                }
+            };
+            for cited in cited_files(cites) {
+                if !exists(&cited, &path) {
+                    offenders.push(format!("{rel}:{}: {cited}", n + 1));
+                }
+            }
+        }
+    }
+    assert_none(offenders, "comments and docs that cite a file the tree does not have");
+}
+
+#[test]
+fn the_lean_verifier_links_no_tooling_crate() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = std::process::Command::new(cargo)
+        .current_dir(root())
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "-p",
+            "caio-verify",
+            "--no-default-features",
+            // The proc-macro's own dependencies (TOML and PEM, to read the manifest) run
+            // in the compiler and never reach the product's binary.
+            "-e",
+            "normal,no-proc-macro",
+            "--prefix",
+            "none",
+            "--format",
+            "{lib}",
+        ])
+        .output()
+        .expect("cargo tree runs");
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && tree.contains("caio_verify"), "{tree}");
+    // Command line, TOML, PEM and ASN.1, archives and compression, HTTP, async, metrics.
+    const TOOLING: [&str; 21] = [
+        "clap", "toml", "toml_edit", "pem_rfc7468", "spki", "der", "tar", "zip", "zstd",
+        "flate2", "object", "hyper", "http", "axum", "tokio", "reqwest", "tower", "rayon",
+        "tracing_subscriber", "prometheus_client", "pyo3",
+    ];
+    let offenders = tree
+        .lines()
+        .map(|line| line.split_whitespace().next().unwrap_or_default())
+        .filter(|lib| TOOLING.contains(lib))
+        .map(str::to_owned)
+        .collect();
+    assert_none(offenders, "tooling crates in the lean verifier's dependency tree");
+}

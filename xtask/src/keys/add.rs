@@ -3,8 +3,9 @@
 //! Both read a public key PEM (a private key is refused before anything else happens),
 //! or export the public key of a key pair on a PKCS#11 token named by a `pkcs11:` URI
 //! (the private key stays there), store it in `keys/` as `<ID>.pem` in the canonical
-//! form `openssl pkey -pubout` writes, and record its fingerprint. `add` takes the windows as given; `rotate` also
-//! hands signing over from the keys that sign now, with dual-key validation:
+//! form `openssl pkey -pubout` writes, and record its fingerprint. `add` takes the windows
+//! as given; `rotate` also hands signing over from the keys that sign now, with dual-key
+//! validation:
 //!
 //! - the new key signs from now, for `--lifetime` (default: the policy's
 //!   `max_key_lifetime_days`, or no end when the policy sets none), and verifies for

@@ -45,8 +45,9 @@ pub const CHUNK_LINES: usize = 2048;
 /// PRIVATE.
 ///
 /// Each license in INPUT (one per line) that verifies now is signed again with the new
-/// key's kid and a fresh iat. Every field of a license is kept (lid, sub, features, seats, nbf, exp and unknown
-/// fields). PRIVATE must be a key of the manifest inside its signing window now.
+/// key's kid and a fresh iat. Every field of a license is kept (lid, sub, features, seats,
+/// nbf, exp and unknown fields). PRIVATE must be a key of the manifest inside its signing
+/// window now.
 /// Rejected lines are reported on stderr with their line number and reason, without
 /// stopping; the output then holds the good licenses only, in input order, and the exit
 /// status is 1. Blank lines are skipped. OUTPUT is written atomically (complete or not
