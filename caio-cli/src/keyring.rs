@@ -8,10 +8,11 @@
 //! `embedded`, or `runtime` with the key that endorsed it.
 
 use anyhow::Context as _;
+use caio_keyring::view::{EndorserView, KeyView, KeyringView, instant, instant_text};
 use caio_verify::{EffectiveKeyring, KeySource, Keyring, RuntimeKey, TrustedKey};
 use serde::Serialize;
 
-use crate::{Io, Outcome, instant, instant_or_none};
+use crate::{Io, Outcome};
 
 /// Show the keyring embedded in this binary.
 ///
@@ -25,41 +26,6 @@ pub struct KeyringArgs {
     /// Print one JSON object instead of text
     #[arg(long)]
     json: bool,
-}
-
-/// The `--json` output.
-#[derive(Debug, Serialize)]
-struct JsonKeyring {
-    /// `sha256:` and the hex of the block digest.
-    fingerprint: String,
-    serial: u32,
-    channel: &'static str,
-    runtime_override: &'static str,
-    keys: Vec<JsonKey>,
-    revoked: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct JsonKey {
-    id: String,
-    algorithm: &'static str,
-    fingerprint: String,
-    not_before: Option<String>,
-    sign_until: Option<String>,
-    not_after: Option<String>,
-    /// `embedded` or `runtime`.
-    source: &'static str,
-    /// For a runtime key: the embedded key that endorsed it, `null` for a plain key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    endorsed_by: Option<Option<JsonEndorser>>,
-}
-
-#[derive(Debug, Serialize)]
-struct JsonEndorser {
-    id: String,
-    fingerprint: String,
-    /// When the endorsement was signed.
-    iat: Option<String>,
 }
 
 /// The `--json` output when the block is corrupt.
@@ -101,45 +67,26 @@ impl KeyringArgs {
     }
 }
 
-fn json(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> JsonKeyring {
-    let embedded = keyring
-        .keys()
-        .iter()
-        .map(|key| json_key(key, KeySource::Embedded, None));
-    let runtime = runtime.map(|r| {
-        let endorser = r.endorsement().map(|e| JsonEndorser {
+/// The keyring's view, each key marked with its source, and the runtime key (with its
+/// endorser, or `null` for a plain key) last.
+pub(crate) fn json(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> KeyringView {
+    let mut view = KeyringView::of(keyring);
+    for key in &mut view.keys {
+        key.source = Some(KeySource::Embedded.name().to_owned());
+    }
+    if let Some(r) = runtime {
+        let endorser = r.endorsement().map(|e| EndorserView {
             id: e.endorser_id().to_string(),
             fingerprint: e.endorser().to_string(),
             iat: instant(e.iat()),
         });
-        json_key(r.key(), KeySource::Runtime, Some(endorser))
-    });
-    JsonKeyring {
-        fingerprint: keyring.fingerprint().to_string(),
-        serial: keyring.serial(),
-        channel: keyring.channel().name(),
-        runtime_override: keyring.runtime_override().name(),
-        keys: embedded.chain(runtime).collect(),
-        revoked: keyring.revoked().iter().map(ToString::to_string).collect(),
+        view.keys.push(KeyView {
+            source: Some(KeySource::Runtime.name().to_owned()),
+            endorsed_by: Some(endorser),
+            ..KeyView::of(r.key())
+        });
     }
-}
-
-fn json_key(
-    key: &TrustedKey,
-    source: KeySource,
-    endorsed_by: Option<Option<JsonEndorser>>,
-) -> JsonKey {
-    let window = key.validity();
-    JsonKey {
-        id: key.id().to_string(),
-        algorithm: key.algorithm().name(),
-        fingerprint: key.fingerprint().to_string(),
-        not_before: instant(window.not_before),
-        sign_until: instant(window.sign_until),
-        not_after: instant(window.not_after),
-        source: source.name(),
-        endorsed_by,
-    }
+    view
 }
 
 fn human(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> String {
@@ -159,7 +106,7 @@ fn human(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> String {
                 ", runtime key from CAIO_LICENSE_PUBLIC_KEY, endorsed by {} ({}) at {}",
                 e.endorser_id(),
                 e.endorser(),
-                instant_or_none(e.iat())
+                instant_text(e.iat())
             ),
             None => ", runtime key from CAIO_LICENSE_PUBLIC_KEY, not endorsed".to_owned(),
         };
@@ -184,9 +131,9 @@ fn human_key(key: &TrustedKey, source: &str) -> String {
         key.id(),
         key.algorithm().name(),
         key.fingerprint(),
-        instant_or_none(window.not_before),
-        instant_or_none(window.sign_until),
-        instant_or_none(window.not_after),
+        instant_text(window.not_before),
+        instant_text(window.sign_until),
+        instant_text(window.not_after),
     )
 }
 
@@ -289,6 +236,52 @@ mod tests {
             "{out}"
         );
     }
+
+    /// The `--json` bytes, field order included: `cargo xtask release` and scripts read
+    /// them.
+    #[test]
+    fn json_is_unchanged_on_the_wire() {
+        let keyring = keyring();
+        let var = RuntimeKeyVar::of(&format!("{}\n", endorsement()));
+        let (_, out, _) = run_with(Ok(&keyring), &var, &["keyring", "--json"]);
+        assert_eq!(out, KEYRING_JSON);
+    }
+
+    const KEYRING_JSON: &str = r#"{
+  "fingerprint": "sha256:9edc6fa36d166a59bfa9938f036edeea60085ed61f72cf531d78747990286510",
+  "serial": 9,
+  "channel": "development",
+  "runtime_override": "endorsed",
+  "keys": [
+    {
+      "id": "caio-test",
+      "algorithm": "ed25519",
+      "fingerprint": "sha256:3774845b9147b50cf00771ca20eb29cc3043c078f79ee13ebd0c63062a133b4d",
+      "not_before": "2023-11-14T22:13:20Z",
+      "sign_until": null,
+      "not_after": null,
+      "source": "embedded"
+    },
+    {
+      "id": "caio-next",
+      "algorithm": "ed25519",
+      "fingerprint": "sha256:4e389156bee8dc63ddc4c115543169c51ac218d9d4674935bcdfe67de81f0dfc",
+      "not_before": "2027-01-15T08:00:00Z",
+      "sign_until": "2030-03-17T17:46:40Z",
+      "not_after": "2033-05-18T03:33:20Z",
+      "source": "runtime",
+      "endorsed_by": {
+        "id": "caio-test",
+        "fingerprint": "sha256:3774845b9147b50cf00771ca20eb29cc3043c078f79ee13ebd0c63062a133b4d",
+        "iat": "2025-06-15T15:06:40Z"
+      }
+    }
+  ],
+  "revoked": [
+    "sha256:abababababababababababababababababababababababababababababababab"
+  ]
+}
+"#;
 
     #[test]
     fn a_corrupt_block_fails_naming_keyring_corrupt() {

@@ -94,7 +94,7 @@ pub use gate::{
     ArtifactVerdict, Expectation, Failure, Gate, GateOptions, GateReport, JudgedFinding, Status,
 };
 pub use limits::{LimitExceeded, Limits};
-pub use report::{GithubEnv, keyring_json};
+pub use report::GithubEnv;
 
 /// Everything found in one artifact.
 #[derive(Debug)]

@@ -4,8 +4,11 @@
 //! three cannot drift apart.
 //!
 //! Rendering, plus [`GateReport::write_to`], the one routing of those renderings that
-//! every gate command shares (which stream, when to annotate, the step summary). The JSON field names and the reason codes are an interface (CI scripts
-//! read them, `docs/gate.md` lists them); the human text is for people and may change.
+//! every gate command shares (which stream, when to annotate, the step summary). The
+//! JSON field names and the reason codes are an interface (CI scripts read them,
+//! `docs/gate.md` lists them): the document is built from typed structs, with keyrings
+//! and instants in `caio_keyring::view`'s shape, and a test pins its bytes. The human
+//! text is for people and may change.
 //! A private key is shown by where it is and what kind it is, in every rendering, and
 //! never by any of its bytes.
 
@@ -13,8 +16,10 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
-use caio_keyring::{Keyring, OPEN_END, TrustedKey, Validity};
-use serde_json::{Value, json};
+use caio_keyring::view::{KeyringSummary, KeyringView, WindowView, instant_text};
+use caio_keyring::{Keyring, Validity};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::gate::Expectation;
 use super::{
@@ -34,6 +39,138 @@ pub struct GithubEnv {
     pub annotations: bool,
     /// `GITHUB_STEP_SUMMARY`: the file to append a Markdown summary to.
     pub step_summary: Option<PathBuf>,
+}
+
+/// The JSON document of a run: the interface `docs/gate.md` describes. Each type
+/// below is one object of it.
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    status: &'static str,
+    exit_code: u8,
+    manifest: Option<ManifestJson<'a>>,
+    allow_development: bool,
+    artifacts: Vec<ArtifactJson<'a>>,
+}
+
+/// The manifest judged against: its path, and its keyring's summary.
+#[derive(Serialize)]
+struct ManifestJson<'a> {
+    path: &'a str,
+    #[serde(flatten)]
+    keyring: KeyringSummary,
+}
+
+#[derive(Serialize)]
+struct ArtifactJson<'a> {
+    path: String,
+    status: &'static str,
+    reasons: Vec<&'static str>,
+    error: Option<ErrorJson>,
+    stats: StatsJson,
+    findings: Vec<FindingJson<'a>>,
+    private_keys: Vec<PrivateKeyJson<'a>>,
+    private_key_count: u64,
+}
+
+#[derive(Serialize)]
+struct ErrorJson {
+    code: &'static str,
+    message: String,
+    location: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StatsJson {
+    scanned: u64,
+    scanned_bytes: u64,
+    entries: u64,
+    unpacked_bytes: u64,
+}
+
+/// A block: where it is, its keyring (`null` when it is corrupt) and its failures.
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    location: String,
+    file: String,
+    members: &'a [String],
+    offset: u64,
+    section: Option<&'a str>,
+    status: &'static str,
+    keyring: Option<FoundKeyring>,
+    failures: Vec<FailureJson<'a>>,
+}
+
+/// A found keyring: its summary against a manifest, in full without one (`inspect`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FoundKeyring {
+    Summary(KeyringSummary),
+    Full(KeyringView),
+}
+
+/// Where a private key is and what it is; never any of its bytes.
+#[derive(Serialize)]
+struct PrivateKeyJson<'a> {
+    location: String,
+    file: String,
+    members: &'a [String],
+    offset: u64,
+    kind: &'static str,
+    label: Option<&'a str>,
+    pkcs8_version: Option<u8>,
+}
+
+/// Why a block fails: the reason code, then what that reason says.
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    reason: &'static str,
+    #[serde(flatten)]
+    detail: FailureDetail<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FailureDetail<'a> {
+    Corrupt {
+        detail: String,
+    },
+    Development {
+        channel: &'static str,
+        runtime_override: &'static str,
+    },
+    Mismatch {
+        expected_fingerprint: String,
+        found_fingerprint: String,
+        differences: Vec<DifferenceJson<'a>>,
+    },
+}
+
+/// One difference of a mismatch: a `field` (`serial`, `channel`, `runtime_override`,
+/// `revoked`) or a `key`, the `kind` of change where there are several, and the
+/// `expected` (manifest's) and `found` (artifact's) values where each applies. A field
+/// that does not apply is left out, never `null`.
+#[derive(Serialize)]
+struct DifferenceJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<Shown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    found: Option<Shown>,
+}
+
+/// A value in a difference.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Shown {
+    Serial(u32),
+    Name(&'static str),
+    Fingerprint(String),
+    Window(WindowView),
 }
 
 impl GithubEnv {
@@ -95,24 +232,28 @@ impl GateReport {
     /// One JSON document describing the whole run (see `docs/gate.md` for the shape).
     /// Against a manifest, found keyrings are shown by fingerprint, serial, channel and
     /// runtime override; without one (`inspect`), in full, keys and windows included.
+    ///
+    /// The document is a [`Value`], whose objects keep their keys sorted: on the wire
+    /// every object's fields are in alphabetical order, whatever order the types below
+    /// declare them in.
     pub fn to_json(&self) -> Value {
         let keys = self.lists_keys();
-        let manifest = self.expected.as_ref().map(|e| {
-            json!({
-                "path": e.manifest,
-                "fingerprint": e.keyring.fingerprint().to_string(),
-                "serial": e.keyring.serial(),
-                "channel": e.keyring.channel().name(),
-                "runtime_override": e.keyring.runtime_override().name(),
-            })
-        });
-        json!({
-            "status": self.status().name(),
-            "exit_code": self.exit_code(),
-            "manifest": manifest,
-            "allow_development": self.options.allow_development,
-            "artifacts": self.artifacts.iter().map(|a| artifact_json(a, keys)).collect::<Vec<_>>(),
-        })
+        let document = ReportJson {
+            status: self.status().name(),
+            exit_code: self.exit_code(),
+            manifest: self.expected.as_ref().map(|e| ManifestJson {
+                path: &e.manifest,
+                keyring: KeyringSummary::of(&e.keyring),
+            }),
+            allow_development: self.options.allow_development,
+            artifacts: self
+                .artifacts
+                .iter()
+                .map(|a| ArtifactJson::of(a, keys))
+                .collect(),
+        };
+        // Cannot fail: every map key is a string and every number fits JSON.
+        serde_json::to_value(document).unwrap_or(Value::Null)
     }
 
     /// Text for people: one status line per artifact, one line per block, the
@@ -355,81 +496,176 @@ impl GateReport {
     }
 }
 
-/// The keyring as `caio-verify keyring --json` shows it.
-pub fn keyring_json(keyring: &Keyring) -> Value {
-    json!({
-        "fingerprint": keyring.fingerprint().to_string(),
-        "serial": keyring.serial(),
-        "channel": keyring.channel().name(),
-        "runtime_override": keyring.runtime_override().name(),
-        "keys": keyring.keys().iter().map(key_json).collect::<Vec<_>>(),
-        "revoked": keyring.revoked().iter().map(ToString::to_string).collect::<Vec<_>>(),
-    })
-}
-
-fn key_json(key: &TrustedKey) -> Value {
-    let mut value = json!({
-        "id": key.id().as_str(),
-        "algorithm": key.algorithm().name(),
-        "fingerprint": key.fingerprint().to_string(),
-    });
-    if let Value::Object(map) = &mut value
-        && let Value::Object(window) = window_json(key.validity())
-    {
-        map.extend(window);
+impl<'a> ArtifactJson<'a> {
+    fn of(artifact: &'a ArtifactVerdict, keys: bool) -> Self {
+        let s = &artifact.stats;
+        Self {
+            path: artifact.artifact.display().to_string(),
+            status: artifact.status.name(),
+            reasons: artifact.reasons(),
+            error: artifact.error.as_ref().map(|e| ErrorJson {
+                code: e.code(),
+                message: e.to_string(),
+                location: error_location(e),
+            }),
+            stats: StatsJson {
+                scanned: s.scanned,
+                scanned_bytes: s.scanned_bytes,
+                entries: s.entries,
+                unpacked_bytes: s.unpacked_bytes,
+            },
+            findings: artifact
+                .findings
+                .iter()
+                .map(|f| FindingJson::of(f, keys))
+                .collect(),
+            private_keys: artifact
+                .private_keys
+                .iter()
+                .map(PrivateKeyJson::of)
+                .collect(),
+            private_key_count: artifact.private_key_count,
+        }
     }
-    value
 }
 
-fn window_json(window: Validity) -> Value {
-    json!({
-        "not_before": instant(window.not_before),
-        "sign_until": instant(window.sign_until),
-        "not_after": instant(window.not_after),
-    })
+impl<'a> FindingJson<'a> {
+    fn of(judged: &'a JudgedFinding, keys: bool) -> Self {
+        let finding = &judged.finding;
+        Self {
+            location: finding.location.to_string(),
+            file: finding.location.file.display().to_string(),
+            members: &finding.location.members,
+            offset: finding.offset,
+            section: finding.section.as_deref(),
+            status: if judged.failures.is_empty() {
+                "pass"
+            } else {
+                "fail"
+            },
+            keyring: finding.keyring.as_ref().ok().map(|k| {
+                if keys {
+                    FoundKeyring::Full(KeyringView::of(k))
+                } else {
+                    FoundKeyring::Summary(KeyringSummary::of(k))
+                }
+            }),
+            failures: judged.failures.iter().map(FailureJson::of).collect(),
+        }
+    }
 }
 
-fn artifact_json(artifact: &ArtifactVerdict, keys: bool) -> Value {
-    let error = artifact.error.as_ref().map(|e| {
-        json!({
-            "code": e.code(),
-            "message": e.to_string(),
-            "location": error_location(e),
-        })
-    });
-    let s = &artifact.stats;
-    json!({
-        "path": artifact.artifact.display().to_string(),
-        "status": artifact.status.name(),
-        "reasons": artifact.reasons(),
-        "error": error,
-        "stats": {
-            "scanned": s.scanned,
-            "scanned_bytes": s.scanned_bytes,
-            "entries": s.entries,
-            "unpacked_bytes": s.unpacked_bytes,
-        },
-        "findings": artifact.findings.iter().map(|f| finding_json(f, keys)).collect::<Vec<_>>(),
-        "private_keys": artifact.private_keys.iter().map(private_key_json).collect::<Vec<_>>(),
-        "private_key_count": artifact.private_key_count,
-    })
+impl<'a> PrivateKeyJson<'a> {
+    fn of(key: &'a PrivateKeyFinding) -> Self {
+        let (label, pkcs8_version) = match &key.kind {
+            super::PrivateKeyKind::Pem { label } => (Some(label.as_str()), None),
+            super::PrivateKeyKind::Pkcs8Ed25519 { version } => (None, *version),
+        };
+        Self {
+            location: key.location.to_string(),
+            file: key.location.file.display().to_string(),
+            members: &key.location.members,
+            offset: key.offset,
+            kind: key.kind.code(),
+            label,
+            pkcs8_version,
+        }
+    }
 }
 
-/// Where a private key is and what it is; never any of its bytes.
-fn private_key_json(key: &PrivateKeyFinding) -> Value {
-    let (label, pkcs8_version) = match &key.kind {
-        super::PrivateKeyKind::Pem { label } => (Some(label.as_str()), None),
-        super::PrivateKeyKind::Pkcs8Ed25519 { version } => (None, *version),
-    };
-    json!({
-        "location": key.location.to_string(),
-        "file": key.location.file.display().to_string(),
-        "members": key.location.members,
-        "offset": key.offset,
-        "kind": key.kind.code(),
-        "label": label,
-        "pkcs8_version": pkcs8_version,
-    })
+impl<'a> FailureJson<'a> {
+    fn of(failure: &'a Failure) -> Self {
+        let detail = match failure {
+            Failure::Corrupt(error) => FailureDetail::Corrupt {
+                detail: error.to_string(),
+            },
+            Failure::Development {
+                channel,
+                runtime_override,
+            } => FailureDetail::Development {
+                channel: channel.name(),
+                runtime_override: runtime_override.name(),
+            },
+            Failure::Mismatch(diff) => FailureDetail::Mismatch {
+                expected_fingerprint: diff.expected_fingerprint.to_string(),
+                found_fingerprint: diff.found_fingerprint.to_string(),
+                differences: DifferenceJson::all(diff),
+            },
+        };
+        Self {
+            reason: failure.code(),
+            detail,
+        }
+    }
+}
+
+impl<'a> DifferenceJson<'a> {
+    /// Every difference of `diff`: the keyring's fields, its keys, its revocations.
+    fn all(diff: &'a KeyringDiff) -> Vec<Self> {
+        let field = |field, expected, found| Self {
+            field: Some(field),
+            key: None,
+            kind: None,
+            expected: Some(expected),
+            found: Some(found),
+        };
+        let mut out = Vec::new();
+        if let Some(Change { expected, found }) = diff.serial {
+            out.push(field(
+                "serial",
+                Shown::Serial(expected),
+                Shown::Serial(found),
+            ));
+        }
+        if let Some(Change { expected, found }) = diff.channel {
+            let (expected, found) = (expected.name(), found.name());
+            out.push(field("channel", Shown::Name(expected), Shown::Name(found)));
+        }
+        if let Some(Change { expected, found }) = diff.runtime_override {
+            let (expected, found) = (expected.name(), found.name());
+            out.push(field(
+                "runtime_override",
+                Shown::Name(expected),
+                Shown::Name(found),
+            ));
+        }
+        let fingerprint = |f: &caio_keyring::Fingerprint| Shown::Fingerprint(f.to_string());
+        for key in &diff.keys {
+            let (expected, found) = match key {
+                KeyDifference::Added { fingerprint: f, .. } => (None, Some(fingerprint(f))),
+                KeyDifference::Missing { fingerprint: f, .. } => (Some(fingerprint(f)), None),
+                KeyDifference::PublicKey { change, .. } => (
+                    Some(fingerprint(&change.expected)),
+                    Some(fingerprint(&change.found)),
+                ),
+                KeyDifference::Window { change, .. } => (
+                    Some(Shown::Window(WindowView::of(change.expected))),
+                    Some(Shown::Window(WindowView::of(change.found))),
+                ),
+            };
+            out.push(Self {
+                field: None,
+                key: Some(key.id().as_str()),
+                kind: Some(key.code()),
+                expected,
+                found,
+            });
+        }
+        let revoked = |kind, expected, found| Self {
+            field: Some("revoked"),
+            key: None,
+            kind: Some(kind),
+            expected,
+            found,
+        };
+        for f in &diff.revoked_added {
+            out.push(revoked("added", None, Some(fingerprint(f))));
+        }
+        for f in &diff.revoked_missing {
+            out.push(revoked("missing", Some(fingerprint(f)), None));
+        }
+        out
+    }
 }
 
 /// How many private keys an artifact holds beyond those its verdict lists.
@@ -448,96 +684,6 @@ fn error_location(error: &super::ArtifactError) -> Option<String> {
         | E::Spill { location, .. } => Some(location.to_string()),
         E::NotAFile { path } => Some(path.display().to_string()),
     }
-}
-
-fn finding_json(judged: &JudgedFinding, keys: bool) -> Value {
-    let finding = &judged.finding;
-    let keyring = finding.keyring.as_ref().ok().map(|k| {
-        if keys {
-            keyring_json(k)
-        } else {
-            json!({
-                "fingerprint": k.fingerprint().to_string(),
-                "serial": k.serial(),
-                "channel": k.channel().name(),
-                "runtime_override": k.runtime_override().name(),
-            })
-        }
-    });
-    json!({
-        "location": finding.location.to_string(),
-        "file": finding.location.file.display().to_string(),
-        "members": finding.location.members,
-        "offset": finding.offset,
-        "section": finding.section,
-        "status": if judged.failures.is_empty() { "pass" } else { "fail" },
-        "keyring": keyring,
-        "failures": judged.failures.iter().map(failure_json).collect::<Vec<_>>(),
-    })
-}
-
-fn failure_json(failure: &Failure) -> Value {
-    match failure {
-        Failure::Corrupt(error) => json!({
-            "reason": failure.code(),
-            "detail": error.to_string(),
-        }),
-        Failure::Development {
-            channel,
-            runtime_override,
-        } => json!({
-            "reason": failure.code(),
-            "channel": channel.name(),
-            "runtime_override": runtime_override.name(),
-        }),
-        Failure::Mismatch(diff) => json!({
-            "reason": failure.code(),
-            "expected_fingerprint": diff.expected_fingerprint.to_string(),
-            "found_fingerprint": diff.found_fingerprint.to_string(),
-            "differences": differences_json(diff),
-        }),
-    }
-}
-
-fn differences_json(diff: &KeyringDiff) -> Vec<Value> {
-    let mut out = Vec::new();
-    if let Some(Change { expected, found }) = diff.serial {
-        out.push(json!({"field": "serial", "expected": expected, "found": found}));
-    }
-    if let Some(Change { expected, found }) = diff.channel {
-        out.push(json!({"field": "channel", "expected": expected.name(), "found": found.name()}));
-    }
-    if let Some(Change { expected, found }) = diff.runtime_override {
-        out.push(json!({"field": "runtime_override", "expected": expected.name(), "found": found.name()}));
-    }
-    for key in &diff.keys {
-        let id = key.id().as_str();
-        out.push(match key {
-            KeyDifference::Added { fingerprint, .. } => {
-                json!({"key": id, "kind": key.code(), "found": fingerprint.to_string()})
-            }
-            KeyDifference::Missing { fingerprint, .. } => {
-                json!({"key": id, "kind": key.code(), "expected": fingerprint.to_string()})
-            }
-            KeyDifference::PublicKey { change, .. } => json!({
-                "key": id, "kind": key.code(),
-                "expected": change.expected.to_string(), "found": change.found.to_string(),
-            }),
-            KeyDifference::Window { change, .. } => json!({
-                "key": id, "kind": key.code(),
-                "expected": window_json(change.expected), "found": window_json(change.found),
-            }),
-        });
-    }
-    for fingerprint in &diff.revoked_added {
-        out.push(json!({"field": "revoked", "kind": "added", "found": fingerprint.to_string()}));
-    }
-    for fingerprint in &diff.revoked_missing {
-        out.push(
-            json!({"field": "revoked", "kind": "missing", "expected": fingerprint.to_string()}),
-        );
-    }
-    out
 }
 
 fn human_finding(
@@ -587,9 +733,9 @@ fn human_keys(out: &mut String, keyring: &Keyring) {
             key.id(),
             key.algorithm().name(),
             key.fingerprint(),
-            instant_or_none(w.not_before),
-            instant_or_none(w.sign_until),
-            instant_or_none(w.not_after),
+            instant_text(w.not_before),
+            instant_text(w.sign_until),
+            instant_text(w.not_after),
         );
     }
     for fingerprint in keyring.revoked() {
@@ -666,23 +812,10 @@ fn failure_lines(failure: &Failure, expected: Option<&Expectation>) -> Vec<Strin
 fn window_text(w: Validity) -> String {
     format!(
         "[{} .. sign until {} .. {}]",
-        instant_or_none(w.not_before),
-        instant_or_none(w.sign_until),
-        instant_or_none(w.not_after)
+        instant_text(w.not_before),
+        instant_text(w.sign_until),
+        instant_text(w.not_after)
     )
-}
-
-/// RFC 3339 in UTC, `None` for an open end; `unix:<seconds>` outside what RFC 3339
-/// can show (only a hand-made block holds such instants).
-fn instant(secs: i64) -> Option<String> {
-    (secs != OPEN_END).then(|| {
-        jiff::Timestamp::from_second(secs)
-            .map_or_else(|_| format!("unix:{secs}"), |t| t.to_string())
-    })
-}
-
-fn instant_or_none(secs: i64) -> String {
-    instant(secs).unwrap_or_else(|| "none".to_owned())
 }
 
 /// Escapes a workflow command's message.
@@ -702,4 +835,518 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
         .replace(['\n', '\r'], " ")
         .replace('`', "'")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use caio_keyring::block::DecodeError;
+    use caio_keyring::{
+        Channel, Fingerprint, KeyId, Keyring, OPEN_END, RuntimeOverride, TrustedKey, Validity,
+    };
+
+    use super::super::{
+        ArtifactError, ArtifactVerdict, Change, Expectation, Failure, Finding, GateOptions,
+        GateReport, JudgedFinding, KeyDifference, KeyringDiff, LimitExceeded, Location,
+        PrivateKeyFinding, PrivateKeyKind, Stats, Status,
+    };
+
+    fn key(id: &str, seed: u8, window: Validity) -> TrustedKey {
+        let raw = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+            .verifying_key()
+            .to_bytes();
+        TrustedKey::ed25519(KeyId::new(id).unwrap(), &raw, window).unwrap()
+    }
+
+    fn keyring(serial: u32, channel: Channel) -> Keyring {
+        let closed = Validity {
+            not_before: 1_800_000_000,
+            sign_until: 1_850_000_000,
+            not_after: 1_900_000_000,
+        };
+        let open = Validity {
+            not_before: 1_700_000_000,
+            sign_until: OPEN_END,
+            not_after: OPEN_END,
+        };
+        let revoked = vec![Fingerprint::from_bytes([0xcd; 32])];
+        let keys = vec![key("a-key", 1, closed), key("b-key", 2, open)];
+        Keyring::new(serial, channel, RuntimeOverride::Deny, keys, revoked).unwrap()
+    }
+
+    fn location(file: &str, members: &[&str]) -> Location {
+        Location {
+            file: PathBuf::from(file),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    /// One artifact with every kind of finding: a mismatching block (every kind of
+    /// difference), a development block, a corrupt block, two private keys listed and
+    /// one not, and the error that stopped the walk.
+    fn artifact() -> ArtifactVerdict {
+        let found = keyring(6, Channel::Development);
+        let fp = |seed: u8| Fingerprint::from_bytes([seed; 32]);
+        let id = |id: &str| KeyId::new(id).unwrap();
+        let window = |not_after| Validity {
+            not_before: 1_800_000_000,
+            sign_until: 1_800_000_000,
+            not_after,
+        };
+        let diff = KeyringDiff {
+            expected_fingerprint: fp(0x11),
+            found_fingerprint: found.fingerprint(),
+            serial: Some(Change {
+                expected: 7,
+                found: 6,
+            }),
+            channel: Some(Change {
+                expected: Channel::Production,
+                found: Channel::Development,
+            }),
+            runtime_override: Some(Change {
+                expected: RuntimeOverride::Endorsed,
+                found: RuntimeOverride::Deny,
+            }),
+            keys: vec![
+                KeyDifference::Added {
+                    id: id("added"),
+                    fingerprint: fp(0x21),
+                },
+                KeyDifference::Missing {
+                    id: id("missing"),
+                    fingerprint: fp(0x22),
+                },
+                KeyDifference::PublicKey {
+                    id: id("other"),
+                    change: Change {
+                        expected: fp(0x23),
+                        found: fp(0x24),
+                    },
+                },
+                KeyDifference::Window {
+                    id: id("window"),
+                    change: Change {
+                        expected: window(1_900_000_000),
+                        found: window(OPEN_END),
+                    },
+                },
+            ],
+            revoked_added: vec![fp(0x31)],
+            revoked_missing: vec![fp(0x32)],
+        };
+        let block = |members: &[&str], offset, keyring, failures| JudgedFinding {
+            finding: Finding {
+                location: location("dist/image.tar", members),
+                offset,
+                section: None,
+                bytes: Vec::new(),
+                keyring,
+            },
+            failures,
+        };
+        ArtifactVerdict {
+            artifact: PathBuf::from("dist/image.tar"),
+            status: Status::Error,
+            findings: vec![
+                block(
+                    &["layer.tar", "usr/bin/caio"],
+                    436_496,
+                    Ok(found),
+                    vec![
+                        Failure::Mismatch(Box::new(diff)),
+                        Failure::Development {
+                            channel: Channel::Development,
+                            runtime_override: RuntimeOverride::Deny,
+                        },
+                    ],
+                ),
+                block(
+                    &["layer.tar", "usr/bin/other"],
+                    16,
+                    Err(DecodeError::DigestMismatch),
+                    vec![Failure::Corrupt(DecodeError::DigestMismatch)],
+                ),
+            ],
+            private_keys: vec![
+                PrivateKeyFinding {
+                    location: location("dist/image.tar", &["layer.tar", "etc/signing.pem"]),
+                    offset: 0,
+                    kind: PrivateKeyKind::Pem {
+                        label: "OPENSSH PRIVATE KEY".to_owned(),
+                    },
+                },
+                PrivateKeyFinding {
+                    location: location("dist/image.tar", &["layer.tar", "etc/key.der"]),
+                    offset: 32,
+                    kind: PrivateKeyKind::Pkcs8Ed25519 { version: Some(1) },
+                },
+            ],
+            private_key_count: 3,
+            error: Some(ArtifactError::Limit {
+                location: location("dist/image.tar", &["layer.tar"]),
+                limit: LimitExceeded::Entries { max: 10 },
+            }),
+            stats: Stats {
+                scanned: 4,
+                scanned_bytes: 5000,
+                entries: 11,
+                unpacked_bytes: 6000,
+            },
+        }
+    }
+
+    /// A pass, an artifact that is not a file, and [`artifact`].
+    fn artifacts() -> Vec<ArtifactVerdict> {
+        let pass = ArtifactVerdict {
+            artifact: PathBuf::from("dist/caio"),
+            status: Status::Pass,
+            findings: vec![JudgedFinding {
+                finding: Finding {
+                    location: location("dist/caio", &[]),
+                    offset: 4096,
+                    section: Some(".caio_keys".to_owned()),
+                    bytes: Vec::new(),
+                    keyring: Ok(keyring(7, Channel::Production)),
+                },
+                failures: Vec::new(),
+            }],
+            private_keys: Vec::new(),
+            private_key_count: 0,
+            error: None,
+            stats: Stats::default(),
+        };
+        let fifo = ArtifactVerdict {
+            artifact: PathBuf::from("dist/fifo"),
+            status: Status::Error,
+            findings: Vec::new(),
+            private_keys: Vec::new(),
+            private_key_count: 0,
+            error: Some(ArtifactError::NotAFile {
+                path: PathBuf::from("dist/fifo"),
+            }),
+            stats: Stats::default(),
+        };
+        vec![pass, artifact(), fifo]
+    }
+
+    fn check(report: &GateReport, expected: &str) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        report
+            .write_to(true, &super::GithubEnv::default(), &mut out, &mut err)
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+        assert!(err.is_empty());
+    }
+
+    /// The JSON document is an interface: these are its bytes, field for field, as
+    /// `docs/gate.md` describes them.
+    #[test]
+    fn the_json_report_is_unchanged_on_the_wire() {
+        let against = GateReport {
+            expected: Some(Expectation {
+                manifest: "keys/keyring.toml".to_owned(),
+                keyring: keyring(7, Channel::Production),
+            }),
+            options: GateOptions::default(),
+            artifacts: artifacts(),
+        };
+        check(&against, CHECK_JSON);
+        // Without a manifest, only a found keyring is shown otherwise: in full.
+        let inspect = GateReport {
+            expected: None,
+            options: GateOptions {
+                allow_development: true,
+            },
+            artifacts: artifacts().into_iter().take(1).collect(),
+        };
+        check(&inspect, INSPECT_JSON);
+    }
+
+    /// Captured from the `json!` renderer that the typed one replaced.
+    const CHECK_JSON: &str = r#"{
+  "allow_development": false,
+  "artifacts": [
+    {
+      "error": null,
+      "findings": [
+        {
+          "failures": [],
+          "file": "dist/caio",
+          "keyring": {
+            "channel": "production",
+            "fingerprint": "sha256:53a4f359d017db5e6f2ab6aaf375c67b72ea75ed90e6e9757b0b09b4ec9831ad",
+            "runtime_override": "deny",
+            "serial": 7
+          },
+          "location": "dist/caio",
+          "members": [],
+          "offset": 4096,
+          "section": ".caio_keys",
+          "status": "pass"
+        }
+      ],
+      "path": "dist/caio",
+      "private_key_count": 0,
+      "private_keys": [],
+      "reasons": [],
+      "stats": {
+        "entries": 0,
+        "scanned": 0,
+        "scanned_bytes": 0,
+        "unpacked_bytes": 0
+      },
+      "status": "pass"
+    },
+    {
+      "error": {
+        "code": "limit_exceeded",
+        "location": "dist/image.tar!layer.tar",
+        "message": "dist/image.tar!layer.tar: more than 10 archive entries; the artifact is refused (raise `max_entries` only for an artifact you trust)"
+      },
+      "findings": [
+        {
+          "failures": [
+            {
+              "differences": [
+                {
+                  "expected": 7,
+                  "field": "serial",
+                  "found": 6
+                },
+                {
+                  "expected": "production",
+                  "field": "channel",
+                  "found": "development"
+                },
+                {
+                  "expected": "endorsed",
+                  "field": "runtime_override",
+                  "found": "deny"
+                },
+                {
+                  "found": "sha256:2121212121212121212121212121212121212121212121212121212121212121",
+                  "key": "added",
+                  "kind": "added"
+                },
+                {
+                  "expected": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+                  "key": "missing",
+                  "kind": "missing"
+                },
+                {
+                  "expected": "sha256:2323232323232323232323232323232323232323232323232323232323232323",
+                  "found": "sha256:2424242424242424242424242424242424242424242424242424242424242424",
+                  "key": "other",
+                  "kind": "public_key"
+                },
+                {
+                  "expected": {
+                    "not_after": "2030-03-17T17:46:40Z",
+                    "not_before": "2027-01-15T08:00:00Z",
+                    "sign_until": "2027-01-15T08:00:00Z"
+                  },
+                  "found": {
+                    "not_after": null,
+                    "not_before": "2027-01-15T08:00:00Z",
+                    "sign_until": "2027-01-15T08:00:00Z"
+                  },
+                  "key": "window",
+                  "kind": "window"
+                },
+                {
+                  "field": "revoked",
+                  "found": "sha256:3131313131313131313131313131313131313131313131313131313131313131",
+                  "kind": "added"
+                },
+                {
+                  "expected": "sha256:3232323232323232323232323232323232323232323232323232323232323232",
+                  "field": "revoked",
+                  "kind": "missing"
+                }
+              ],
+              "expected_fingerprint": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+              "found_fingerprint": "sha256:13ce2cc921f09b0e6f63d89c46ed8861d7021ebf25ba935f1467e41cf70562c5",
+              "reason": "mismatch"
+            },
+            {
+              "channel": "development",
+              "reason": "development_keyring",
+              "runtime_override": "deny"
+            }
+          ],
+          "file": "dist/image.tar",
+          "keyring": {
+            "channel": "development",
+            "fingerprint": "sha256:13ce2cc921f09b0e6f63d89c46ed8861d7021ebf25ba935f1467e41cf70562c5",
+            "runtime_override": "deny",
+            "serial": 6
+          },
+          "location": "dist/image.tar!layer.tar!usr/bin/caio",
+          "members": [
+            "layer.tar",
+            "usr/bin/caio"
+          ],
+          "offset": 436496,
+          "section": null,
+          "status": "fail"
+        },
+        {
+          "failures": [
+            {
+              "detail": "the digest does not match the block's bytes: the block was altered",
+              "reason": "corrupt_block"
+            }
+          ],
+          "file": "dist/image.tar",
+          "keyring": null,
+          "location": "dist/image.tar!layer.tar!usr/bin/other",
+          "members": [
+            "layer.tar",
+            "usr/bin/other"
+          ],
+          "offset": 16,
+          "section": null,
+          "status": "fail"
+        }
+      ],
+      "path": "dist/image.tar",
+      "private_key_count": 3,
+      "private_keys": [
+        {
+          "file": "dist/image.tar",
+          "kind": "pem_private_key",
+          "label": "OPENSSH PRIVATE KEY",
+          "location": "dist/image.tar!layer.tar!etc/signing.pem",
+          "members": [
+            "layer.tar",
+            "etc/signing.pem"
+          ],
+          "offset": 0,
+          "pkcs8_version": null
+        },
+        {
+          "file": "dist/image.tar",
+          "kind": "pkcs8_ed25519_private_key",
+          "label": null,
+          "location": "dist/image.tar!layer.tar!etc/key.der",
+          "members": [
+            "layer.tar",
+            "etc/key.der"
+          ],
+          "offset": 32,
+          "pkcs8_version": 1
+        }
+      ],
+      "reasons": [
+        "limit_exceeded",
+        "private_key",
+        "corrupt_block",
+        "mismatch",
+        "development_keyring"
+      ],
+      "stats": {
+        "entries": 11,
+        "scanned": 4,
+        "scanned_bytes": 5000,
+        "unpacked_bytes": 6000
+      },
+      "status": "error"
+    },
+    {
+      "error": {
+        "code": "unreadable",
+        "location": "dist/fifo",
+        "message": "dist/fifo: not a regular file or a directory; give the artifact's file"
+      },
+      "findings": [],
+      "path": "dist/fifo",
+      "private_key_count": 0,
+      "private_keys": [],
+      "reasons": [
+        "unreadable"
+      ],
+      "stats": {
+        "entries": 0,
+        "scanned": 0,
+        "scanned_bytes": 0,
+        "unpacked_bytes": 0
+      },
+      "status": "error"
+    }
+  ],
+  "exit_code": 2,
+  "manifest": {
+    "channel": "production",
+    "fingerprint": "sha256:53a4f359d017db5e6f2ab6aaf375c67b72ea75ed90e6e9757b0b09b4ec9831ad",
+    "path": "keys/keyring.toml",
+    "runtime_override": "deny",
+    "serial": 7
+  },
+  "status": "error"
+}
+"#;
+
+    const INSPECT_JSON: &str = r#"{
+  "allow_development": true,
+  "artifacts": [
+    {
+      "error": null,
+      "findings": [
+        {
+          "failures": [],
+          "file": "dist/caio",
+          "keyring": {
+            "channel": "production",
+            "fingerprint": "sha256:53a4f359d017db5e6f2ab6aaf375c67b72ea75ed90e6e9757b0b09b4ec9831ad",
+            "keys": [
+              {
+                "algorithm": "ed25519",
+                "fingerprint": "sha256:fd110d301d2f077de1414b8f99f441b1403fab207b2052fbd2c065e4ee8e7dc2",
+                "id": "a-key",
+                "not_after": "2030-03-17T17:46:40Z",
+                "not_before": "2027-01-15T08:00:00Z",
+                "sign_until": "2028-08-16T00:53:20Z"
+              },
+              {
+                "algorithm": "ed25519",
+                "fingerprint": "sha256:47dea58ea00fae9417ee19d76755bfef690899021132effb04fe1f9e4f0c8059",
+                "id": "b-key",
+                "not_after": null,
+                "not_before": "2023-11-14T22:13:20Z",
+                "sign_until": null
+              }
+            ],
+            "revoked": [
+              "sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+            ],
+            "runtime_override": "deny",
+            "serial": 7
+          },
+          "location": "dist/caio",
+          "members": [],
+          "offset": 4096,
+          "section": ".caio_keys",
+          "status": "pass"
+        }
+      ],
+      "path": "dist/caio",
+      "private_key_count": 0,
+      "private_keys": [],
+      "reasons": [],
+      "stats": {
+        "entries": 0,
+        "scanned": 0,
+        "scanned_bytes": 0,
+        "unpacked_bytes": 0
+      },
+      "status": "pass"
+    }
+  ],
+  "exit_code": 0,
+  "manifest": null,
+  "status": "pass"
+}
+"#;
 }

@@ -15,6 +15,8 @@
 //! - [`TrustedKey`], [`Validity`], [`KeyId`], [`Fingerprint`].
 //! - [`block`]: format 1, byte for byte as `docs/format.md` specifies.
 //! - [`manifest`] (cargo feature `manifest`): `keys/keyring.toml` and its PEM files.
+//! - [`view`] (cargo feature `view`): the one JSON view of a keyring, and the one
+//!   spelling of an instant, that every command shows.
 //!
 //! ```
 //! use caio_keyring::{block, Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
@@ -39,6 +41,8 @@ mod fingerprint;
 mod keyring;
 #[cfg(feature = "manifest")]
 pub mod manifest;
+#[cfg(feature = "view")]
+pub mod view;
 
 pub use fingerprint::{ED25519_SPKI_PREFIX, Fingerprint, FingerprintParseError};
 pub use keyring::{

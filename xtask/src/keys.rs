@@ -24,13 +24,13 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use caio_keyring::OPEN_END;
 use caio_keyring::manifest::{Manifest, ManifestErrors, ManifestKey};
+use caio_keyring::view::instant;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
 use self::policy::{KeyState, Severity};
-use crate::time::{Clock, Instant, format_instant};
+use crate::time::{Clock, InstantArg, format_instant};
 use crate::{Outcome, fsutil, workspace};
 
 /// Inspect and edit keys/keyring.toml (or the manifest that CAIO_KEYRING names).
@@ -39,7 +39,7 @@ pub struct KeysArgs {
     /// Pretend the current time is T (RFC 3339 or a date), to rehearse a rotation or
     /// to test; every command reads "now" from it.
     #[arg(long, global = true, value_name = "T")]
-    now: Option<Instant>,
+    now: Option<InstantArg>,
     #[command(subcommand)]
     command: KeysCommand,
 }
@@ -59,7 +59,8 @@ pub enum KeysCommand {
 }
 
 /// List every key with its state now (pending, signing, verify-only, expired,
-/// revoked), its windows and fingerprint.
+/// revoked), its windows (RFC 3339; an open end is "none", or null with --json) and
+/// fingerprint.
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Print JSON on stdout: {"manifest", "serial", "channel", "now", "keys": [{"id",
@@ -133,8 +134,8 @@ impl ListArgs {
                         "fingerprint": k.fingerprint.to_string(),
                         "public_key": k.public_key_file,
                         "not_before": format_instant(k.validity.not_before),
-                        "sign_until": instant_json(k.validity.sign_until),
-                        "not_after": instant_json(k.validity.not_after),
+                        "sign_until": instant(k.validity.sign_until),
+                        "not_after": instant(k.validity.not_after),
                     })
                 })
                 .collect();
@@ -172,8 +173,8 @@ impl ListArgs {
                 k.id.as_str(),
                 KeyState::of(k, now).name(),
                 format_instant(k.validity.not_before),
-                instant_text(k.validity.sign_until),
-                instant_text(k.validity.not_after),
+                format_instant(k.validity.sign_until),
+                format_instant(k.validity.not_after),
                 k.fingerprint
             );
         }
@@ -228,7 +229,7 @@ impl CheckArgs {
             eprintln!(
                 "bricking horizon: a build made at {} verifies licenses until {}{}",
                 format_instant(now),
-                instant_text(h.verifies_until),
+                format_instant(h.verifies_until),
                 match (h.required, manifest.policy().support_window_days) {
                     (Some(r), Some(days)) => format!(
                         " (support_window_days = {days} needs {}: {})",
@@ -392,20 +393,4 @@ fn named_files_leniently(path: &std::path::Path) -> BTreeSet<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn instant_json(t: i64) -> serde_json::Value {
-    if t == OPEN_END {
-        serde_json::Value::Null
-    } else {
-        format_instant(t).into()
-    }
-}
-
-fn instant_text(t: i64) -> String {
-    if t == OPEN_END {
-        "-".to_owned()
-    } else {
-        format_instant(t)
-    }
 }

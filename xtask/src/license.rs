@@ -25,7 +25,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
 use crate::Outcome;
-use crate::time::{Clock, Instant};
+use crate::time::{Clock, InstantArg};
 
 /// Issue, verify and re-issue CAIO-v2 licenses against keys/keyring.toml (or the
 /// manifest that CAIO_KEYRING names).
@@ -34,7 +34,7 @@ pub struct LicenseArgs {
     /// Pretend the current time is T (RFC 3339 or a date), to rehearse or to test:
     /// licenses are issued at T (`iat`) and verified at T.
     #[arg(long, global = true, value_name = "T")]
-    now: Option<Instant>,
+    now: Option<InstantArg>,
     #[command(subcommand)]
     command: LicenseCommand,
 }

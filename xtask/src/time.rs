@@ -1,11 +1,15 @@
-//! Instants and durations as operators type them on the command line.
+//! Instants and durations as operators type them on the command line
+//! ([`InstantArg`], [`DurationArg`], named so as not to be taken for `std::time`'s
+//! types), and the command's [`Clock`].
 //!
 //! An instant is RFC 3339 with an offset (`2026-01-17T00:00:00Z`), a bare date
 //! (`2026-01-17`, midnight UTC) or `now`; it must fall on a whole second, because the
 //! manifest stores whole seconds. A duration is jiff's friendly or ISO 8601 form in
 //! units up to weeks (`90d`, `12h`, `2w`, `1w 3d`, `P90D`), with days of 24 hours:
 //! months and years have no fixed length, so they are refused. Nothing here reads
-//! the clock except [`Clock::now`], and `--now` replaces even that.
+//! the clock except [`Clock::now`], and `--now` replaces even that. Instants are shown
+//! as every CAIO command shows them ([`caio_keyring::view`]): [`format_instant`] is
+//! that spelling.
 
 use std::fmt;
 use std::str::FromStr;
@@ -18,7 +22,7 @@ pub const DAY: i64 = 86_400;
 
 /// An instant on the command line, resolved against the clock when used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Instant {
+pub enum InstantArg {
     /// `now`: whatever the clock says when the command runs.
     Now,
     /// A fixed instant, in unix seconds.
@@ -27,7 +31,7 @@ pub enum Instant {
 
 /// A non-negative duration on the command line, in whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Duration(i64);
+pub struct DurationArg(i64);
 
 /// The command's notion of the current time: the system clock, or `--now`.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +39,7 @@ pub struct Clock {
     fixed: Option<i64>,
 }
 
-impl Instant {
+impl InstantArg {
     /// Unix seconds, with `now` taken from `clock`.
     pub fn resolve(self, clock: Clock) -> i64 {
         match self {
@@ -45,7 +49,7 @@ impl Instant {
     }
 }
 
-impl FromStr for Instant {
+impl FromStr for InstantArg {
     type Err = anyhow::Error;
 
     fn from_str(s: &str) -> Result<Self> {
@@ -77,7 +81,7 @@ impl FromStr for Instant {
     }
 }
 
-impl Duration {
+impl DurationArg {
     /// Whole days.
     pub const fn days(days: u32) -> Self {
         Self(days as i64 * DAY)
@@ -89,7 +93,7 @@ impl Duration {
     }
 }
 
-impl FromStr for Duration {
+impl FromStr for DurationArg {
     type Err = anyhow::Error;
 
     fn from_str(s: &str) -> Result<Self> {
@@ -110,7 +114,7 @@ impl FromStr for Duration {
     }
 }
 
-impl fmt::Display for Duration {
+impl fmt::Display for DurationArg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 % DAY == 0 {
             write!(f, "{}d", self.0 / DAY)
@@ -122,7 +126,7 @@ impl fmt::Display for Duration {
 
 impl Clock {
     /// The system clock, or the fixed instant given with `--now`.
-    pub fn new(fixed: Option<Instant>) -> Self {
+    pub fn new(fixed: Option<InstantArg>) -> Self {
         let system = Self { fixed: None };
         Self {
             fixed: fixed.map(|i| i.resolve(system)),
@@ -135,19 +139,18 @@ impl Clock {
     }
 }
 
-/// Formats unix seconds as the manifest writes them: `2026-01-17T00:00:00Z`.
-pub fn format_instant(t: i64) -> String {
-    match Timestamp::from_second(t) {
-        Ok(ts) => ts.to_string(),
-        Err(_) => format!("@{t}"),
-    }
-}
+/// Formats unix seconds as the manifest writes them, `2026-01-17T00:00:00Z`: the one
+/// spelling of an instant, with `none` for an open end and `unix:<seconds>` for an
+/// instant RFC 3339 cannot show.
+pub use caio_keyring::view::instant_text as format_instant;
 
-/// Formats unix seconds as a date, `2026-01-17`, for charts.
+/// Formats unix seconds as a date, `2026-01-17`, for charts; an open end and an
+/// instant out of range as [`format_instant`] shows them.
 pub fn format_date(t: i64) -> String {
     match Timestamp::from_second(t) {
         Ok(ts) => jiff::tz::Offset::UTC.to_datetime(ts).date().to_string(),
-        Err(_) => format!("@{t}"),
+        // The open end is out of range too.
+        Err(_) => format_instant(t),
     }
 }
 
@@ -169,14 +172,14 @@ mod tests {
 
     fn check_duration(input: &str, expected: Option<i64>) {
         assert_eq!(
-            input.parse::<Duration>().ok().map(Duration::seconds),
+            input.parse::<DurationArg>().ok().map(DurationArg::seconds),
             expected,
             "{input}"
         );
     }
 
-    fn check_instant(input: &str, expected: Option<Instant>) {
-        assert_eq!(input.parse::<Instant>().ok(), expected, "{input}");
+    fn check_instant(input: &str, expected: Option<InstantArg>) {
+        assert_eq!(input.parse::<InstantArg>().ok(), expected, "{input}");
     }
 
     #[test]
@@ -196,13 +199,13 @@ mod tests {
 
     #[test]
     fn instants() {
-        check_instant("now", Some(Instant::Now));
-        check_instant("2026-01-17T00:00:00Z", Some(Instant::At(1_768_608_000)));
+        check_instant("now", Some(InstantArg::Now));
+        check_instant("2026-01-17T00:00:00Z", Some(InstantArg::At(1_768_608_000)));
         check_instant(
             "2026-01-17T02:00:00+02:00",
-            Some(Instant::At(1_768_608_000)),
+            Some(InstantArg::At(1_768_608_000)),
         );
-        check_instant("2026-01-17", Some(Instant::At(1_768_608_000)));
+        check_instant("2026-01-17", Some(InstantArg::At(1_768_608_000)));
         check_instant("2026-01-17T00:00:00.5Z", None);
         check_instant("2026-01-17T00:00:00", None);
         check_instant("tomorrow", None);
@@ -212,6 +215,8 @@ mod tests {
     fn formats_round_trip() {
         assert_eq!(format_instant(1_768_608_000), "2026-01-17T00:00:00Z");
         assert_eq!(format_date(1_768_608_000), "2026-01-17");
+        assert_eq!(format_date(caio_keyring::OPEN_END), "none");
+        assert_eq!(format_date(i64::MIN), "unix:-9223372036854775808");
         assert_eq!(format_days(90 * DAY), "90d");
         assert_eq!(format_days(DAY / 2), "0.5d");
     }

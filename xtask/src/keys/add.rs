@@ -28,11 +28,11 @@ use super::edit::{Edit, EditFlags, datetime};
 use super::policy::KeyState;
 use crate::keygen::spki_pem;
 use crate::signer::KeyArg;
-use crate::time::{Clock, DAY, Duration, Instant, format_instant};
+use crate::time::{Clock, DAY, DurationArg, InstantArg, format_instant};
 use crate::{Outcome, workspace};
 
 /// The grace of a rotation when neither `--grace` nor the policy says more.
-pub const DEFAULT_GRACE: Duration = Duration::days(90);
+pub const DEFAULT_GRACE: DurationArg = DurationArg::days(90);
 
 /// Add a public key to keys/keyring.toml with the windows given.
 ///
@@ -52,13 +52,13 @@ pub struct AddArgs {
     id: String,
     /// The first instant a license may be issued at [default: now].
     #[arg(long, value_name = "T")]
-    not_before: Option<Instant>,
+    not_before: Option<InstantArg>,
     /// The last instant a license may be issued at [default: not_after].
     #[arg(long, value_name = "T")]
-    sign_until: Option<Instant>,
+    sign_until: Option<InstantArg>,
     /// The last instant a license from this key verifies [default: no end].
     #[arg(long, value_name = "T")]
-    not_after: Option<Instant>,
+    not_after: Option<InstantArg>,
     #[command(flatten)]
     flags: EditFlags,
 }
@@ -81,11 +81,11 @@ pub struct RotateArgs {
     /// How long the old keys keep verifying after now [default: 90d, or
     /// policy.min_overlap_days if longer]; at least policy.min_overlap_days.
     #[arg(long, value_name = "DURATION")]
-    grace: Option<Duration>,
+    grace: Option<DurationArg>,
     /// How long the new key signs [default: policy.max_key_lifetime_days, or no end];
     /// at most policy.max_key_lifetime_days.
     #[arg(long, value_name = "DURATION")]
-    lifetime: Option<Duration>,
+    lifetime: Option<DurationArg>,
     #[command(flatten)]
     flags: EditFlags,
 }
@@ -96,7 +96,7 @@ impl AddArgs {
         let Some(mut edit) = Edit::open(&workspace::manifest_path())? else {
             return Ok(Outcome::Failure);
         };
-        let not_before = self.not_before.unwrap_or(Instant::Now).resolve(clock);
+        let not_before = self.not_before.unwrap_or(InstantArg::Now).resolve(clock);
         let windows = NewWindows {
             not_before,
             sign_until: self.sign_until.map(|t| t.resolve(clock)),
@@ -117,7 +117,7 @@ impl RotateArgs {
         let policy = *edit.manifest().policy();
         let path = edit.path().display().to_string();
 
-        let min_overlap = policy.min_overlap_days.map(Duration::days);
+        let min_overlap = policy.min_overlap_days.map(DurationArg::days);
         let grace = match (self.grace, min_overlap) {
             (Some(grace), _) => grace,
             (None, Some(min)) if min.seconds() > DEFAULT_GRACE.seconds() => min,
@@ -133,13 +133,13 @@ impl RotateArgs {
         }
         let lifetime = self
             .lifetime
-            .or(policy.max_key_lifetime_days.map(Duration::days));
+            .or(policy.max_key_lifetime_days.map(DurationArg::days));
         if let (Some(lifetime), Some(max)) = (lifetime, policy.max_key_lifetime_days)
             && lifetime.seconds() > i64::from(max) * DAY
         {
             eprintln!(
                 "error: {path}: policy.max_key_lifetime_days = {max}, and --lifetime {lifetime} is longer; use --lifetime {} or less",
-                Duration::days(max)
+                DurationArg::days(max)
             );
             return Ok(Outcome::Failure);
         }

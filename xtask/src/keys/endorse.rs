@@ -15,13 +15,13 @@
 
 use anyhow::{Context, Result};
 use caio_keyring::manifest::Manifest;
-use caio_keyring::{Fingerprint, KeyId, OPEN_END, RuntimeOverride, Validity};
+use caio_keyring::{Fingerprint, KeyId, RuntimeOverride, Validity};
 use caio_verify::endorsement::{self, EndorsementClaims};
 use clap::Args;
 
 use crate::Outcome;
 use crate::signer::{KeyArg, KeyringSigner};
-use crate::time::{Clock, Instant, format_instant};
+use crate::time::{Clock, InstantArg, format_instant};
 
 /// Endorse a new public key with an embedded key: print a CAIO-key-v1 endorsement.
 ///
@@ -50,15 +50,15 @@ pub struct EndorseArgs {
     by: KeyArg,
     /// The first instant a license from the new key may be issued at [default: now].
     #[arg(long, value_name = "T")]
-    not_before: Option<Instant>,
+    not_before: Option<InstantArg>,
     /// The last instant a license from the new key may be issued at [default:
     /// not_after].
     #[arg(long, value_name = "T")]
-    sign_until: Option<Instant>,
+    sign_until: Option<InstantArg>,
     /// The last instant a license from the new key verifies [default: the endorser's
     /// not_after].
     #[arg(long, value_name = "T")]
-    not_after: Option<Instant>,
+    not_after: Option<InstantArg>,
 }
 
 impl EndorseArgs {
@@ -124,8 +124,8 @@ impl EndorseArgs {
             endorsed.endorser_id(),
             endorsed.endorser(),
             format_instant(validity.not_before),
-            instant_text(validity.sign_until),
-            instant_text(validity.not_after),
+            format_instant(validity.sign_until),
+            format_instant(validity.not_after),
         );
         Ok(Outcome::Success)
     }
@@ -165,28 +165,20 @@ fn refusal(
         return Some(format!(
             "windows out of order: need not_before {} <= sign_until {} <= not_after {}",
             format_instant(validity.not_before),
-            instant_text(validity.sign_until),
-            instant_text(validity.not_after)
+            format_instant(validity.sign_until),
+            format_instant(validity.not_after)
         ));
     }
     if validity.not_before < window.not_before || validity.not_after > window.not_after {
         return Some(format!(
             "the endorsed window {}..{} must lie inside the verification window {}..{} of the endorser, key {:?} (line {}); shorten --not-before/--not-after",
             format_instant(validity.not_before),
-            instant_text(validity.not_after),
+            format_instant(validity.not_after),
             format_instant(window.not_before),
-            instant_text(window.not_after),
+            format_instant(window.not_after),
             endorser.id.as_str(),
             endorser.line
         ));
     }
     None
-}
-
-fn instant_text(t: i64) -> String {
-    if t == OPEN_END {
-        "none".to_owned()
-    } else {
-        format_instant(t)
-    }
 }

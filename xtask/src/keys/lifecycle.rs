@@ -18,7 +18,7 @@ use toml_edit::Value;
 
 use super::edit::{Edit, EditFlags, datetime};
 use super::policy::KeyState;
-use crate::time::{Clock, Instant, format_instant};
+use crate::time::{Clock, InstantArg, format_instant};
 use crate::{Outcome, workspace};
 
 /// Set a key's sunset deadline: it verifies until T and signs no later than T.
@@ -32,7 +32,7 @@ pub struct RetireArgs {
     id: String,
     /// The deadline: RFC 3339 (2027-04-30T00:00:00Z), a date (midnight UTC) or `now`.
     #[arg(long, value_name = "T")]
-    at: Instant,
+    at: InstantArg,
     #[command(flatten)]
     flags: EditFlags,
 }

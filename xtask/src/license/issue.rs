@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::token;
 use crate::Outcome;
 use crate::signer::{KeyArg, KeyringSigner};
-use crate::time::{Clock, Instant, format_instant};
+use crate::time::{Clock, InstantArg, format_instant};
 
 /// Issue a license: sign a new CAIO-v2 token with PRIVATE and print it on stdout.
 ///
@@ -40,10 +40,10 @@ pub struct IssueArgs {
     licensee: String,
     /// When the license stops verifying (`exp`) [default: never].
     #[arg(long, value_name = "T")]
-    expires: Option<Instant>,
+    expires: Option<InstantArg>,
     /// When the license starts verifying (`nbf`) [default: at once].
     #[arg(long, value_name = "T")]
-    not_before: Option<Instant>,
+    not_before: Option<InstantArg>,
     /// A licensed feature; repeat for several.
     #[arg(long = "feature", value_name = "F")]
     features: Vec<String>,

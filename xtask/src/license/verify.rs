@@ -16,7 +16,7 @@ use caio_verify::{DEFAULT_LEEWAY_SECS, EffectiveKeyring};
 use clap::Args;
 
 use crate::Outcome;
-use crate::time::{Clock, Instant};
+use crate::time::{Clock, InstantArg};
 
 /// Verify CAIO-v2 licenses against keys/keyring.toml.
 ///
@@ -36,7 +36,7 @@ pub struct VerifyArgs {
     json: bool,
     /// Verify as of this instant (RFC 3339, a date, or `now`) [default: now].
     #[arg(long, value_name = "T")]
-    at: Option<Instant>,
+    at: Option<InstantArg>,
     /// Seconds of clock skew forgiven on the license's iat, nbf and exp (not on the
     /// key's windows).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LEEWAY_SECS)]
@@ -52,7 +52,7 @@ impl VerifyArgs {
         let run = LicenseRun {
             token: self.token,
             json: self.json,
-            at: self.at.unwrap_or(Instant::Now).resolve(clock),
+            at: self.at.unwrap_or(InstantArg::Now).resolve(clock),
             leeway: self.leeway,
         };
         let keys = EffectiveKeyring::embedded_only(Ok(manifest.keyring()));

@@ -8,11 +8,11 @@
 //! with Sigstore) with its own identity.
 
 use anyhow::{Result, ensure};
-use caio_keyring::{Keyring, OPEN_END};
+use caio_keyring::Keyring;
+use caio_keyring::view::{KeyringView, instant};
 use serde::Serialize;
 
 use super::provenance::Rustc;
-use crate::time::format_instant;
 
 /// The in-toto Statement v1 type.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -64,25 +64,13 @@ struct Predicate {
     build: Build,
 }
 
+/// The keyring as `caio-verify keyring --json` shows it, then its bricking horizon.
 #[derive(Debug, Serialize)]
 struct KeyringFacts {
-    fingerprint: String,
-    serial: u32,
-    channel: &'static str,
-    runtime_override: &'static str,
-    keys: Vec<KeyFacts>,
-    revoked: Vec<String>,
+    #[serde(flatten)]
+    keyring: KeyringView,
+    /// [`bricking_horizon`], an instant; `null` when some key never expires.
     bricking_horizon: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct KeyFacts {
-    id: String,
-    algorithm: &'static str,
-    fingerprint: String,
-    not_before: Option<String>,
-    sign_until: Option<String>,
-    not_after: Option<String>,
 }
 
 impl Statement {
@@ -114,34 +102,15 @@ impl Statement {
 impl KeyringFacts {
     fn of(keyring: &Keyring) -> Self {
         Self {
-            fingerprint: keyring.fingerprint().to_string(),
-            serial: keyring.serial(),
-            channel: keyring.channel().name(),
-            runtime_override: keyring.runtime_override().name(),
-            keys: keyring
-                .keys()
-                .iter()
-                .map(|key| {
-                    let window = key.validity();
-                    KeyFacts {
-                        id: key.id().to_string(),
-                        algorithm: key.algorithm().name(),
-                        fingerprint: key.fingerprint().to_string(),
-                        not_before: instant(window.not_before),
-                        sign_until: instant(window.sign_until),
-                        not_after: instant(window.not_after),
-                    }
-                })
-                .collect(),
-            revoked: keyring.revoked().iter().map(ToString::to_string).collect(),
+            keyring: KeyringView::of(keyring),
             bricking_horizon: instant(bricking_horizon(keyring)),
         }
     }
 }
 
 /// The last instant at which this build still verifies some license: the latest
-/// `not_after` of an embedded key ([`OPEN_END`] when one has none). Revoked keys are
-/// never embedded, so they never count.
+/// `not_after` of an embedded key ([`caio_keyring::OPEN_END`] when one has none).
+/// Revoked keys are never embedded, so they never count.
 pub fn bricking_horizon(keyring: &Keyring) -> i64 {
     keyring
         .keys()
@@ -151,17 +120,15 @@ pub fn bricking_horizon(keyring: &Keyring) -> i64 {
         .unwrap_or(i64::MIN)
 }
 
-/// RFC 3339 in UTC; `None` for an open end.
-fn instant(t: i64) -> Option<String> {
-    (t != OPEN_END).then(|| format_instant(t))
-}
-
 #[cfg(test)]
 mod tests {
-    use caio_keyring::{Channel, Fingerprint, KeyId, RuntimeOverride, TrustedKey, Validity};
+    use caio_keyring::{
+        Channel, Fingerprint, KeyId, OPEN_END, RuntimeOverride, TrustedKey, Validity,
+    };
     use serde_json::json;
 
     use super::*;
+    use crate::time::format_instant;
 
     fn key(id: &str, seed: u8, not_after: i64) -> TrustedKey {
         let raw = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
@@ -260,6 +227,70 @@ mod tests {
             "{text}"
         );
     }
+
+    /// The bytes of `release.intoto.json`, field order included.
+    #[test]
+    fn the_statement_is_unchanged_on_the_wire() {
+        let ring = keyring(vec![key("a", 1, 1_900_000_000), key("b", 2, OPEN_END)]);
+        let statement = Statement::new(vec![subject("x", "00")], &ring, build()).unwrap();
+        let text = statement.to_json().unwrap();
+        assert_eq!(text, STATEMENT_JSON);
+    }
+
+    const STATEMENT_JSON: &str = r#"{
+  "_type": "https://in-toto.io/Statement/v1",
+  "subject": [
+    {
+      "name": "x",
+      "digest": {
+        "sha256": "00"
+      }
+    }
+  ],
+  "predicateType": "https://caio.example/keyring-release/v1",
+  "predicate": {
+    "keyring": {
+      "fingerprint": "sha256:166acf43073909fbab6cb656af9008a9c95a798d083b768bcf1014b741ea41ea",
+      "serial": 4,
+      "channel": "production",
+      "runtime_override": "deny",
+      "keys": [
+        {
+          "id": "a",
+          "algorithm": "ed25519",
+          "fingerprint": "sha256:fd110d301d2f077de1414b8f99f441b1403fab207b2052fbd2c065e4ee8e7dc2",
+          "not_before": "2027-01-15T08:00:00Z",
+          "sign_until": "2027-01-15T08:00:00Z",
+          "not_after": "2030-03-17T17:46:40Z"
+        },
+        {
+          "id": "b",
+          "algorithm": "ed25519",
+          "fingerprint": "sha256:47dea58ea00fae9417ee19d76755bfef690899021132effb04fe1f9e4f0c8059",
+          "not_before": "2027-01-15T08:00:00Z",
+          "sign_until": "2027-01-15T08:00:00Z",
+          "not_after": null
+        }
+      ],
+      "revoked": [
+        "sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+      ],
+      "bricking_horizon": null
+    },
+    "build": {
+      "git_commit": "0123abcd-dirty",
+      "rustc": {
+        "version": "rustc 1.95.0 (59807616e 2026-04-14)",
+        "release": "1.95.0",
+        "commit_hash": null,
+        "host": "x86_64-unknown-linux-gnu",
+        "llvm_version": null
+      },
+      "target": "x86_64-unknown-linux-gnu"
+    }
+  }
+}
+"#;
 
     #[test]
     fn a_key_without_an_end_makes_the_horizon_open() {
