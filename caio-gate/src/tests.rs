@@ -11,6 +11,8 @@ use caio_keyring::block::{self, DecodeError};
 use caio_keyring::{Channel, Fingerprint, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
 use ed25519_dalek::SigningKey;
 
+use test_support::run::assert_contains;
+
 use super::*;
 
 const WINDOW: Validity = Validity {
@@ -789,20 +791,14 @@ fn github_annotations_name_the_artifact_and_the_manifest_escaped() {
         "{}",
         lines[0]
     );
-    assert!(
-        lines[0].contains("dist/image.tar!blobs/sha256/aa!usr/bin/caio"),
-        "{}",
-        lines[0]
+    assert_contains(&lines[0], "dist/image.tar!blobs/sha256/aa!usr/bin/caio");
+    assert_contains(
+        &lines[0],
+        "serial: 5 in keys/keyring.toml, 6 in the artifact",
     );
-    assert!(
-        lines[0].contains("serial: 5 in keys/keyring.toml, 6 in the artifact"),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[1].contains("title=CAIO keyring gate%3A dist/missing%2C really%3A unreadable::"),
-        "{}",
-        lines[1]
+    assert_contains(
+        &lines[1],
+        "title=CAIO keyring gate%3A dist/missing%2C really%3A unreadable::",
     );
     assert!(lines.iter().all(|l| !l.contains('\n')));
 }
@@ -1343,11 +1339,7 @@ fn private_keys_are_reported_by_place_and_kind_never_by_their_bytes() {
     assert!(annotations.iter().all(|a| a.starts_with(
         "::error file=keys/keyring.toml,title=CAIO keyring gate%3A dist/caio%3A private_key::"
     )));
-    assert!(
-        annotations[0].contains(&format!("dist/caio @ {pem_at:#x}")),
-        "{}",
-        annotations[0]
-    );
+    assert_contains(&annotations[0], &format!("dist/caio @ {pem_at:#x}"));
     let markdown = report.markdown_summary();
     assert!(
         markdown.contains("private_key: PEM \"PRIVATE KEY\""),

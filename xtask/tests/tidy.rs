@@ -209,7 +209,9 @@ fn comments_and_docs_cite_only_files_that_exist() {
         // tail of a path) that some file in the tree has.
         root().join(cited).exists()
             || from.parent().is_some_and(|dir| dir.join(cited).exists())
-            || all.iter().any(|f| f == cited || f.ends_with(&format!("/{cited}")))
+            || all
+                .iter()
+                .any(|f| f == cited || f.ends_with(&format!("/{cited}")))
     };
     let mut offenders = Vec::new();
     for path in files_under(&root()) {
@@ -235,7 +237,10 @@ fn comments_and_docs_cite_only_files_that_exist() {
             }
         }
     }
-    assert_none(offenders, "comments and docs that cite a file the tree does not have");
+    assert_none(
+        offenders,
+        "comments and docs that cite a file the tree does not have",
+    );
 }
 
 #[test]
@@ -262,12 +267,33 @@ fn the_lean_verifier_links_no_tooling_crate() {
         .output()
         .expect("cargo tree runs");
     let tree = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && tree.contains("caio_verify"), "{tree}");
+    assert!(
+        out.status.success() && tree.contains("caio_verify"),
+        "{tree}"
+    );
     // Command line, TOML, PEM and ASN.1, archives and compression, HTTP, async, metrics.
     const TOOLING: [&str; 21] = [
-        "clap", "toml", "toml_edit", "pem_rfc7468", "spki", "der", "tar", "zip", "zstd",
-        "flate2", "object", "hyper", "http", "axum", "tokio", "reqwest", "tower", "rayon",
-        "tracing_subscriber", "prometheus_client", "pyo3",
+        "clap",
+        "toml",
+        "toml_edit",
+        "pem_rfc7468",
+        "spki",
+        "der",
+        "tar",
+        "zip",
+        "zstd",
+        "flate2",
+        "object",
+        "hyper",
+        "http",
+        "axum",
+        "tokio",
+        "reqwest",
+        "tower",
+        "rayon",
+        "tracing_subscriber",
+        "prometheus_client",
+        "pyo3",
     ];
     let offenders = tree
         .lines()
@@ -275,5 +301,8 @@ fn the_lean_verifier_links_no_tooling_crate() {
         .filter(|lib| TOOLING.contains(lib))
         .map(str::to_owned)
         .collect();
-    assert_none(offenders, "tooling crates in the lean verifier's dependency tree");
+    assert_none(
+        offenders,
+        "tooling crates in the lean verifier's dependency tree",
+    );
 }

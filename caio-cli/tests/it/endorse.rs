@@ -1,22 +1,25 @@
 //! The runtime key, end to end: release binaries built with `runtime_override =
 //! "endorsed"` and `"allow"` (development) here, and the shared fixture's (`"deny"`, the
-//! default) with the same keys, a new key N that none of them embeds, and `CAIO_LICENSE_PUBLIC_KEY` holding N's endorsement (signed by OpenSSL,
-//! and once by `cargo xtask keys endorse`), N's plain PEM, or endorsements that must
-//! not be trusted. A license from N verifies only where the embedded policy accepts
-//! the key; every refused key is logged with its reason on stderr.
+//! default) with the same keys, a new key N that none of them embeds, and
+//! `CAIO_LICENSE_PUBLIC_KEY` holding N's endorsement (signed by OpenSSL, and once by
+//! `cargo xtask keys endorse`), N's plain PEM, or endorsements that must not be trusted.
+//! A license from N verifies only where the embedded policy accepts the key; every
+//! refused key is logged with its reason on stderr.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use xshell::cmd;
 
+use test_support::run::assert_contains;
+
 use crate::support::{
-    Entry, Key, Output, build_verifier, openssl_keygen, openssl_license, openssl_sign,
-    run_with_key, shell, unix, workspace_root, write_manifest_with,
+    AREA, Entry, Key, Output, build_verifier, kept_dir, openssl_keygen, openssl_license,
+    openssl_sign, run_with_key, shell, unix, workspace_root, write_manifest_with,
 };
+use test_support::tokens::b64;
+
 use crate::{NOT_AFTER, NOT_BEFORE, SIGN_UNTIL};
 
 /// When the licenses are verified: inside every window below.
@@ -47,13 +50,7 @@ pub(crate) struct Endorsed {
 pub(crate) fn fixture() -> &'static Endorsed {
     static FIXTURE: OnceLock<Endorsed> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let base = workspace_root().join("target").join("it-verifier");
-        std::fs::create_dir_all(&base).expect("target dir");
-        let dir = tempfile::Builder::new()
-            .prefix("endorse-")
-            .tempdir_in(&base)
-            .expect("tempdir")
-            .keep();
+        let dir = kept_dir(AREA, "endorse-");
         let shared = crate::fixture();
         let (endorser, revoked) = (&shared.active, &shared.revoked);
         let new = openssl_keygen(&dir, "new");
@@ -104,14 +101,7 @@ pub(crate) fn fixture() -> &'static Endorsed {
 
 /// base64url of a public key's SPKI DER, as OpenSSL writes it.
 fn spki(key: &Key) -> String {
-    let sh = shell();
-    let public = &key.public;
-    let der = cmd!(sh, "openssl pkey -pubin -in {public} -outform DER")
-        .quiet()
-        .output()
-        .expect("openssl pkey -outform DER")
-        .stdout;
-    URL_SAFE_NO_PAD.encode(der)
+    b64(test_support::keys::openssl_public_der(&key.public))
 }
 
 /// N's endorsement payload: signs from 2026-03-01 to 2027-01-01, verifies until the
@@ -134,12 +124,9 @@ fn claims(f: &Endorsed, changes: Value) -> Value {
 
 /// `payload` as a CAIO-key-v1 endorsement signed by `signer` with OpenSSL.
 fn openssl_endorsement(signer: &Key, payload: &Value) -> String {
-    let input = format!(
-        "CAIO-key-v1.{}",
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).expect("json"))
-    );
+    let input = format!("CAIO-key-v1.{}", b64(payload.to_string()));
     let signature = openssl_sign(signer, input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    format!("{input}.{}", b64(signature))
 }
 
 /// A license signed by N, issued 2026-06-01.
@@ -307,7 +294,7 @@ fn an_allow_build_accepts_a_plain_pem_and_an_endorsement_but_never_a_revoked_key
     );
     let result: Value = serde_json::from_str(out.stdout.trim()).expect("json");
     assert_eq!(result["reason"], "revoked_key", "{result}");
-    assert!(out.stderr.contains("revoked_key"), "{}", out.stderr);
+    assert_contains(&out.stderr, "revoked_key");
 }
 
 #[test]
@@ -331,11 +318,7 @@ fn keyring_lists_an_accepted_runtime_key_as_runtime() {
         f.endorser.fingerprint.as_str()
     );
     let out = run_with_key(&f.endorsed, &["keyring"], "", Some(&endorsement));
-    assert!(
-        out.stdout.contains("key caio-next (ed25519, runtime key"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, "key caio-next (ed25519, runtime key");
     // Without the variable, or with a refused key, only the embedded keys.
     let out = run_with_key(&f.endorsed, &["keyring", "--json"], "", None);
     let v: Value = serde_json::from_str(&out.stdout).expect("json");

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+use caio_keyring::Validity;
 use caio_verify::{Options, Verifier};
 use ed25519_dalek::{Signature, SigningKey};
 
@@ -39,16 +39,7 @@ fn license_corpus_never_verifies_without_a_real_signature() {
         sign_until: 1_900_000_000,
         not_after: i64::MAX,
     };
-    let key = TrustedKey::ed25519(KeyId::new("fuzz").expect("id"), &public.to_bytes(), window)
-        .expect("key");
-    let keyring = Keyring::new(
-        1,
-        Channel::Production,
-        RuntimeOverride::Deny,
-        vec![key],
-        vec![],
-    )
-    .expect("keyring");
+    let keyring = test_support::keyring::one_key_in([7; 32], "fuzz", window);
     let verifier = Verifier::new(&keyring, Options::at(1_800_000_000));
     let mut verified = 0;
     for (path, data) in corpus("license") {

@@ -13,9 +13,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use xshell::cmd;
 
+use test_support::run::assert_contains;
+
 use crate::fixture;
 use crate::support::{
-    Entry, Output, build_verifier, find_block, shell, workspace_root, write_manifest,
+    Entry, Output, build_verifier, capture, find_block, shell, workspace_root, write_manifest,
 };
 
 /// Copies of the fixture binary, each wrong in one way, and a binary with another
@@ -100,13 +102,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn raw_public_key(pem: &Path) -> Vec<u8> {
-    let sh = shell();
-    let der = cmd!(sh, "openssl pkey -pubin -in {pem} -outform DER")
-        .quiet()
-        .output()
-        .expect("openssl")
-        .stdout;
-    der[12..].to_vec()
+    test_support::keys::openssl_public_der(pem)[12..].to_vec()
 }
 
 /// Packs `exe` as usr/bin/caio-verify into a tar, tar.gz, tar.zst, a wheel and a
@@ -141,7 +137,7 @@ fn pack(exe: &Path, dir: &Path) -> Vec<Packed> {
     let blobs = dir.join("image/blobs/sha256");
     std::fs::create_dir_all(&blobs).expect("dir");
     let blob = |bytes: &[u8]| {
-        let digest = crate::support::hex(&Sha256::digest(bytes));
+        let digest = hex::encode(Sha256::digest(bytes));
         std::fs::write(blobs.join(&digest), bytes).expect("write blob");
         digest
     };
@@ -260,18 +256,11 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let exe = &fixture().exe;
     let mut command = cmd!(sh, "{exe} {args...}")
         .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .quiet()
-        .ignore_status();
+        .env_remove("GITHUB_STEP_SUMMARY");
     for (key, value) in env {
         command = command.env(key, value);
     }
-    let out = command.output().expect("run caio-verify");
-    let output = Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let output = capture(command, "caio-verify");
     assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
     output
 }
@@ -331,11 +320,7 @@ fn the_gate_passes_the_real_release_binary() {
         out.stdout
             .starts_with(&format!("{}: keyring sha256:", f.manifest.display()))
     );
-    assert!(
-        out.stdout.contains(&format!("PASS  {}", f.exe.display())),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, &format!("PASS  {}", f.exe.display()));
 }
 
 #[test]
@@ -385,17 +370,9 @@ fn the_gate_fails_each_tampered_copy() {
     assert_eq!(difference["kind"], "public_key", "{failure:#}");
     assert_eq!(difference["found"], fixture().stranger.fingerprint.as_str());
     let out = check_text(&[&t.key_swapped]);
-    assert!(
-        out.stdout.contains("key caio-active: public key"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, "key caio-active: public key");
     let out = check_text(&[&t.byte_flipped]);
-    assert!(
-        out.stdout.contains("corrupt keyring block"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, "corrupt keyring block");
 }
 
 #[test]
@@ -416,11 +393,7 @@ fn no_path_or_a_missing_file_is_an_error() {
         &[],
     );
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("cannot use the manifest"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "cannot use the manifest");
 }
 
 #[test]
@@ -438,11 +411,7 @@ fn every_path_is_examined_and_reported_before_the_exit() {
     assert_eq!(statuses, ["fail", "pass"]);
     let out = check_text(&[&f.exe, &t.byte_flipped]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stdout.contains(&format!("PASS  {}", f.exe.display())),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, &format!("PASS  {}", f.exe.display()));
     assert!(
         out.stdout
             .contains(&format!("FAIL  {}", t.byte_flipped.display())),
@@ -477,11 +446,7 @@ fn packed_release_binaries_pass_and_packed_tampered_ones_fail_naming_the_inner_p
             packed.what,
             out.stdout
         );
-        assert!(
-            out.stdout.contains("key caio-active: public key"),
-            "{}",
-            out.stdout
-        );
+        assert_contains(&out.stdout, "key caio-active: public key");
     }
 }
 
@@ -563,11 +528,7 @@ fn under_github_actions_failures_are_annotations_and_a_summary() {
     ];
     let out = run(&args, &env);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    let annotations: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error "))
-        .collect();
+    let annotations = error_annotations(&out.stdout);
     assert_eq!(annotations.len(), 1, "{}", out.stdout);
     let escaped_manifest = manifest.replace(':', "%3A").replace(',', "%2C");
     assert!(
@@ -575,7 +536,7 @@ fn under_github_actions_failures_are_annotations_and_a_summary() {
         "{}",
         annotations[0]
     );
-    assert!(annotations[0].contains("key-swapped"), "{}", annotations[0]);
+    assert_contains(annotations[0], "key-swapped");
     let table = std::fs::read_to_string(&summary).expect("summary written");
     assert!(table.contains("| Artifact | Result |"), "{table}");
     assert!(
@@ -588,7 +549,7 @@ fn under_github_actions_failures_are_annotations_and_a_summary() {
     json_args.push("--json");
     let out = run(&json_args, &[("GITHUB_ACTIONS", "true")]);
     let _: Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
-    assert!(out.stderr.contains("::error file="), "{}", out.stderr);
+    assert_contains(&out.stderr, "::error file=");
 
     // Without GITHUB_ACTIONS, no workflow command.
     let out = run(&args, &[]);
@@ -630,16 +591,8 @@ fn with_keys() -> &'static WithKeys {
         let (private, public) = (&f.stranger.private, &f.stranger.public);
         let private_pem = std::fs::read_to_string(private).expect("read private key");
         assert!(private_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
-        let private_der = cmd!(sh, "openssl pkey -in {private} -outform DER")
-            .quiet()
-            .output()
-            .expect("openssl pkey -outform DER")
-            .stdout;
-        let public_der = cmd!(sh, "openssl pkey -pubin -in {public} -outform DER")
-            .quiet()
-            .output()
-            .expect("openssl pkey -pubin -outform DER")
-            .stdout;
+        let private_der = test_support::keys::openssl_private_der(private);
+        let public_der = test_support::keys::openssl_public_der(public);
         let public_pem = std::fs::read(public).expect("read public key");
         let appended = |name: &str, tail: &[u8]| write(&dir, name, &[&exe[..], tail].concat());
 
@@ -685,7 +638,7 @@ fn assert_no_key_material(text: &str, keys: &WithKeys) {
         assert!(!text.contains(piece), "the output holds {piece:?}: {text}");
     }
     let seed = &keys.private_der[keys.private_der.len() - 32..];
-    let hex = crate::support::hex(seed);
+    let hex = hex::encode(seed);
     assert!(
         !text.contains(&hex[..16]),
         "the output holds the seed: {text}"
@@ -721,22 +674,17 @@ fn a_private_key_fails_every_command_and_its_bytes_are_never_shown() {
     // `check` in text, and `inspect` (no manifest), text and JSON.
     let out = check_text(&[&k.pem]);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stdout.contains(&format!(
+    assert_contains(
+        &out.stdout,
+        &format!(
             "FAIL {pem} @ {:#x}: private key, PEM \"PRIVATE KEY\"",
             k.appended_at
-        )),
-        "{}",
-        out.stdout
+        ),
     );
     assert_no_key_material(&(out.stdout + &out.stderr), k);
     let out = run(&["inspect", pem], &[]);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stdout.contains(&format!("FAIL  {pem}: private_key\n")),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, &format!("FAIL  {pem}: private_key\n"));
     assert_no_key_material(&(out.stdout + &out.stderr), k);
     let out = run(&["inspect", "--json", pem], &[]);
     assert_eq!(out.code, 1, "{}", out.stdout);
@@ -750,17 +698,9 @@ fn a_private_key_fails_every_command_and_its_bytes_are_never_shown() {
         &[("GITHUB_ACTIONS", "true")],
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
-    let annotations: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error "))
-        .collect();
+    let annotations = error_annotations(&out.stdout);
     assert_eq!(annotations.len(), 1, "{}", out.stdout);
-    assert!(
-        annotations[0].contains("%3A private_key::"),
-        "{}",
-        annotations[0]
-    );
+    assert_contains(annotations[0], "%3A private_key::");
     assert_no_key_material(&(out.stdout + &out.stderr), k);
 }
 
@@ -818,13 +758,17 @@ fn a_private_key_inside_a_tarball_or_a_wheel_fails_naming_the_inner_path() {
         assert_no_key_material(&report.to_string(), k);
         let out = check_text(&[path]);
         assert_eq!(out.code, 1, "{}", out.stdout);
-        assert!(
-            out.stdout.contains(&format!(
-                "FAIL {}!{inner} @ 0x0: private key",
-                path.display()
-            )),
-            "{}",
-            out.stdout
+        assert_contains(
+            &out.stdout,
+            &format!("FAIL {}!{inner} @ 0x0: private key", path.display()),
         );
     }
+}
+
+/// The `::error` workflow commands (GitHub annotations) among `stdout`'s lines.
+fn error_annotations(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect()
 }

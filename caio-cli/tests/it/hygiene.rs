@@ -23,21 +23,21 @@
 //! `openssl pkey -outform DER`. Searched for, per key: the seed as raw bytes, lowercase
 //! and uppercase hex, standard and url-safe base64, padded and unpadded; the v1 and v2
 //! DER as raw bytes and as lowercase and uppercase hex; the v1 and v2 PEM bodies, whole
-//! and line by line. Fragments shorter than [`MIN_FRAGMENT`] bytes are not searched:
-//! they occur by chance.
+//! and line by line (the audit of `test_support::leak`). Fragments shorter than
+//! `MIN_FRAGMENT` bytes are not searched: they occur by chance.
 //!
 //! # The entry points, and why the list is complete
 //!
 //! `caio-verify` reads outside input in these places only (`src/main.rs` and
-//! `src/cli/*.rs`): the arguments (clap), stdin (`license -` alone), the environment
-//! (`CAIO_LICENSE_PUBLIC_KEY` in `main` through `cli/runtime_key.rs`; `RUST_LOG` for
+//! `src/*.rs`): the arguments (clap), stdin (`license -` alone), the environment
+//! (`CAIO_LICENSE_PUBLIC_KEY` in `main` through `src/runtime_key.rs`; `RUST_LOG` for
 //! logging; `GITHUB_ACTIONS` and `GITHUB_STEP_SUMMARY` for the gate's output), and
 //! files: the runtime key file that variable may name, the artifacts of `inspect` and
 //! `check` (walked into directories and archives), and `check`'s manifest with the PEMs
 //! it names. The embedded block is the binary's own public keys. Each place a key can
 //! arrive runs here with each key in each form:
 //!
-//! - a license (`cli/license.rs`): `license TOKEN` with the PEM text itself (which
+//! - a license (`src/license.rs`): `license TOKEN` with the PEM text itself (which
 //!   starts with `-----`, as a flag would), each PEM line, the seed and the DER in
 //!   hex and base64, and token-shaped strings built from them (wrong shape, wrong
 //!   signature length, a DER payload, a payload with the key pasted into its claims
@@ -45,7 +45,7 @@
 //!   that start with a hyphen, 1 for the rest); and `license -`
 //!   with each key file on stdin, and with a licenses file that has a valid license,
 //!   the PEM and those tokens pasted into it. Text and `--json` each; exit 1 (stdin).
-//! - the runtime key (`cli/runtime_key.rs`, `src/runtime.rs`): `CAIO_LICENSE_PUBLIC_KEY`
+//! - the runtime key (`src/runtime_key.rs`, `src/runtime.rs`): `CAIO_LICENSE_PUBLIC_KEY`
 //!   holding each text form (the PEMs, also behind a byte order mark or blank lines as
 //!   a Windows editor or a shell heredoc leaves them, the base64, the hex seed,
 //!   endorsement-shaped strings made of key material), or the path of each key file
@@ -53,7 +53,7 @@
 //!   `endorsed` and `allow` builds of `endorse.rs`. The commands that resolve it run:
 //!   `license` (a valid license, which must still verify: exit 0) and `keyring`, text
 //!   and `--json` each; `inspect` and `check` never read it.
-//! - an artifact (`cli/inspect.rs`, `cli/check.rs`): `inspect PATH` and `check PATH
+//! - an artifact (`src/inspect.rs`, `src/check.rs`): `inspect PATH` and `check PATH
 //!   --manifest M`, text and `--json`, on each key file, a directory of them, a
 //!   `.tar.gz` of that directory, and a release binary with the PEM and the DER
 //!   appended; then all of them at once with `GITHUB_ACTIONS=true` and a step summary,
@@ -80,46 +80,27 @@
 //! Two echoes: `license "$(cat private.pem)"` was taken by clap as an unknown flag (the
 //! PEM starts with `-----`, like a long flag) and the whole key printed twice in its
 //! usage error (a rejected argument is now named only when it is shaped like an
-//! option, `caio_verify::redact`; it is still a usage error, exit 2); and under `endorsed` and
+//! option, `caio_cli::redact`; it is still a usage error, exit 2); and under `endorsed` and
 //! `allow`, a `CAIO_LICENSE_PUBLIC_KEY` that is neither key text nor a readable file
 //! (the base64 or hex of a key, a PEM behind a byte order mark) was logged verbatim as
 //! the unreadable `path` (the warning no longer shows the value).
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use base64::engine::GeneralPurpose;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use ed25519_dalek::SigningKey;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
+use test_support::keys::{openssl_private_der, seed_of, write_private};
+use test_support::leak::{self, Expect, base64_engines, pem_body, pem_text};
+use test_support::run::{RawOutput, capture_bytes};
 use xshell::{Shell, cmd};
 
-use crate::support::{Key, hex, openssl_keygen, openssl_license, shell, unix, workspace_root};
-
-/// Fragments shorter than this are not searched: too short to identify a key, and
-/// likely to turn up by chance.
-const MIN_FRAGMENT: usize = 16;
+use crate::support::{AREA, Key, kept_dir, openssl_keygen, openssl_license, shell, unix};
 
 /// When licenses are verified: inside the embedded key's windows in every build.
 const AT: &str = "2026-07-01T00:00:00Z";
-
-/// The DER before the seed in a PKCS#8 v1 Ed25519 key (RFC 8410), as OpenSSL writes it.
-const PKCS8_V1_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-
-/// The DER before the seed in a PKCS#8 v2 Ed25519 key (RFC 8410 and 5958): version 1,
-/// and 83 bytes in all, since the public key follows the seed.
-const PKCS8_V2_PREFIX: [u8; 16] = [
-    0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-
-/// Between the seed and the public key in PKCS#8 v2: `[1]`, 33 bytes, a BIT STRING
-/// with no unused bits.
-const PKCS8_V2_PUBLIC_TAG: [u8; 3] = [0x81, 0x21, 0x00];
 
 #[test]
 fn no_command_prints_private_key_material() {
@@ -152,7 +133,7 @@ fn no_command_prints_private_key_material() {
         audit.as_artifact(key);
         audit.as_manifest(key);
     }
-    audit.finish();
+    audit.leak.finish();
 }
 
 /// A release `caio-verify` and the runtime-key policy its keyring embeds.
@@ -185,14 +166,6 @@ struct KeyFile {
     bytes: Vec<u8>,
 }
 
-/// What a run must exit with.
-#[derive(Clone, Copy, Debug)]
-enum Expect {
-    Code(i32),
-    /// Any exit code: the verdict is another test's business.
-    Any,
-}
-
 /// One invocation: what runs, and what a failure message shows of it.
 struct Run {
     build: Build,
@@ -208,19 +181,6 @@ struct Run {
     step_summary: Option<PathBuf>,
 }
 
-/// The raw result of a run: bytes, not lossy text, so that raw key bytes are found.
-struct Output {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-/// One representation of a secret: its name (what a failure shows) and its bytes.
-struct Secret {
-    name: String,
-    bytes: Vec<u8>,
-}
-
 /// The runs of the test, the secrets it knows, and what went wrong so far.
 struct Audit {
     sh: Shell,
@@ -228,9 +188,8 @@ struct Audit {
     dir: PathBuf,
     /// `deny` (the shared fixture's), `endorsed` and `allow`.
     builds: [Build; 3],
-    secrets: Vec<Secret>,
-    failures: Vec<String>,
-    runs: usize,
+    /// The secrets, the runs judged and what went wrong.
+    leak: leak::Audit,
     /// A license the embedded key signed: valid at [`AT`] in every build.
     license: String,
     /// The shared fixture's manifest, which the `deny` build embeds.
@@ -289,13 +248,7 @@ impl Run {
 impl Audit {
     fn new(builds: [Build; 3]) -> Self {
         let shared = crate::fixture();
-        let base = workspace_root().join("target").join("it-verifier");
-        std::fs::create_dir_all(&base).expect("target dir");
-        let dir = tempfile::Builder::new()
-            .prefix("hygiene-")
-            .tempdir_in(&base)
-            .expect("tempdir")
-            .keep();
+        let dir = kept_dir(AREA, "hygiene-");
         let license = openssl_license(
             &shared.active,
             &json!({
@@ -309,9 +262,7 @@ impl Audit {
             sh: shell(),
             dir,
             builds,
-            secrets: Vec::new(),
-            failures: Vec::new(),
-            runs: 0,
+            leak: leak::Audit::new(),
             license,
             manifest: shared.manifest.clone(),
         }
@@ -325,25 +276,19 @@ impl Audit {
         let dir = self.dir.join(name.replace(' ', "-"));
         std::fs::create_dir_all(&dir).expect("key dir");
         let (sh, private) = (&self.sh, &key.private);
-        let der = cmd!(sh, "openssl pkey -in {private} -outform DER")
-            .quiet()
-            .output()
-            .expect("openssl pkey -outform DER")
-            .stdout;
-        assert_eq!(der.len(), 48, "PKCS#8 v1 Ed25519 DER is 48 bytes");
-        assert_eq!(der[..16], PKCS8_V1_PREFIX, "OpenSSL's PKCS#8 v1 header");
-        let seed: [u8; 32] = der[16..].try_into().expect("32 bytes");
-        let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        let der = openssl_private_der(private);
+        let seed = seed_of(&der);
+        let der_v2 = leak::pkcs8_v2_der(&seed);
+        let public = &der_v2[der_v2.len() - 32..];
         let spki = cmd!(sh, "openssl pkey -in {private} -pubout -outform DER")
             .quiet()
             .output()
             .expect("openssl pkey -pubout")
             .stdout;
         assert!(
-            spki.ends_with(&public),
+            spki.ends_with(public),
             "the last 32 bytes of the DER are the seed of {name}"
         );
-        let der_v2 = [&PKCS8_V2_PREFIX[..], &seed, &PKCS8_V2_PUBLIC_TAG, &public].concat();
         let pem = std::fs::read_to_string(private).expect("read the key");
         let forms: [(&'static str, &str, Vec<u8>); 6] = [
             ("PEM", "private.pem", pem.clone().into_bytes()),
@@ -366,16 +311,14 @@ impl Audit {
             (
                 "hex seed",
                 "seed.hex",
-                format!("{}\n", hex(&seed)).into_bytes(),
+                format!("{}\n", hex::encode(seed)).into_bytes(),
             ),
         ];
         let files: Vec<KeyFile> = forms
             .into_iter()
             .map(|(form, file, bytes)| {
                 let path = dir.join(file);
-                std::fs::write(&path, &bytes).expect("write key file");
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                    .expect("chmod 600");
+                write_private(&path, &bytes, 0o600);
                 KeyFile { form, path, bytes }
             })
             .collect();
@@ -387,28 +330,11 @@ impl Audit {
             .run()
             .expect("the PKCS#8 v2 PEM is well-formed DER");
 
-        self.learn(format!("{name}: the seed"), seed.to_vec());
-        self.learn(format!("{name}: the seed as lowercase hex"), hex(&seed));
-        self.learn(
-            format!("{name}: the seed as uppercase hex"),
-            hex(&seed).to_uppercase(),
-        );
-        for (what, engine) in base64_engines() {
-            self.learn(format!("{name}: the seed as {what}"), engine.encode(seed));
-        }
-        for (what, bytes) in [("PKCS#8 v1 DER", &der), ("PKCS#8 v2 DER", &der_v2)] {
-            self.learn(format!("{name}: the {what}"), bytes.clone());
-            self.learn(format!("{name}: the {what} as lowercase hex"), hex(bytes));
-            self.learn(
-                format!("{name}: the {what} as uppercase hex"),
-                hex(bytes).to_uppercase(),
-            );
-        }
+        self.leak.learn_seed(name, &seed);
         for file in &files {
             if file.form.ends_with("PEM") {
-                for (what, body) in pem_body(&file.bytes) {
-                    self.learn(format!("{name}: the {} {what}", file.form), body);
-                }
+                self.leak
+                    .learn_pem(&format!("{name}: the {}", file.form), &file.bytes);
             }
         }
         KeyForms {
@@ -418,13 +344,6 @@ impl Audit {
             der,
             der_v2,
             files,
-        }
-    }
-
-    fn learn(&mut self, name: String, bytes: impl Into<Vec<u8>>) {
-        let bytes = bytes.into();
-        if bytes.len() >= MIN_FRAGMENT && !self.secrets.iter().any(|s| s.bytes == bytes) {
-            self.secrets.push(Secret { name, bytes });
         }
     }
 
@@ -597,7 +516,7 @@ impl Audit {
             let label = self.label(&run);
             self.check(Expect::Any, run);
             let written = std::fs::read(&summary).unwrap_or_default();
-            self.inspect(&label, "the step summary", &written);
+            self.leak.inspect(&label, "the step summary", &written);
         }
     }
 
@@ -645,14 +564,14 @@ impl Audit {
     // ---- running and judging --------------------------------------------------------
 
     /// Runs `run` and judges what it printed and how it exited.
-    fn check(&mut self, expect: Expect, run: Run) -> Output {
+    fn check(&mut self, expect: Expect, run: Run) -> RawOutput {
         let output = self.spawn(&run);
         let label = self.label(&run);
-        self.judge(&label, expect, &output);
+        self.leak.judge(&label, expect, &output);
         output
     }
 
-    fn spawn(&self, run: &Run) -> Output {
+    fn spawn(&self, run: &Run) -> RawOutput {
         let sh = &self.sh;
         let (exe, args) = (run.build.exe, &run.args);
         let stdin = run
@@ -666,9 +585,7 @@ impl Audit {
             .env_remove("CAIO_LICENSE_PUBLIC_KEY")
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_STEP_SUMMARY")
-            .stdin(stdin)
-            .ignore_status()
-            .quiet();
+            .stdin(stdin);
         if let Some((_, value)) = &run.runtime_key {
             command = command.env("CAIO_LICENSE_PUBLIC_KEY", value);
         }
@@ -677,82 +594,7 @@ impl Audit {
                 .env("GITHUB_ACTIONS", "true")
                 .env("GITHUB_STEP_SUMMARY", summary);
         }
-        let output = command.output().expect("caio-verify runs");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: output.stdout,
-            stderr: output.stderr,
-        }
-    }
-
-    /// Records every secret in the output, then an unexpected exit or a panic (with
-    /// the output, unless it leaked).
-    fn judge(&mut self, label: &str, expect: Expect, output: &Output) {
-        self.runs += 1;
-        self.inspect(label, "stdout", &output.stdout);
-        self.inspect(label, "stderr", &output.stderr);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let wrong_code = matches!(expect, Expect::Code(code) if code != output.code);
-        let panicked = stderr.contains("panicked");
-        if wrong_code || panicked {
-            let shown = if self.leaked(output) {
-                "(output withheld: it holds private key material)".to_owned()
-            } else {
-                format!(
-                    "stdout:\n{}\nstderr:\n{stderr}",
-                    String::from_utf8_lossy(&output.stdout)
-                )
-            };
-            let what = if panicked { "a panic" } else { "wrong exit" };
-            self.failures.push(format!(
-                "{label}: {what}: exit {} (expected {expect:?}); {shown}",
-                output.code
-            ));
-        }
-    }
-
-    /// Records the secrets found in `bytes`, by their names.
-    fn inspect(&mut self, label: &str, stream: &str, bytes: &[u8]) {
-        let found: Vec<&str> = self
-            .secrets
-            .iter()
-            .filter(|s| find(bytes, &s.bytes))
-            .map(|s| s.name.as_str())
-            .collect();
-        if !found.is_empty() {
-            self.failures.push(format!(
-                "LEAK: {label} printed on {stream}: {}",
-                found.join("; ")
-            ));
-        }
-    }
-
-    fn leaked(&self, output: &Output) -> bool {
-        self.secrets
-            .iter()
-            .any(|s| find(&output.stdout, &s.bytes) || find(&output.stderr, &s.bytes))
-    }
-
-    /// Fails with every leak and unexpected exit, leaks first. A message that would
-    /// itself hold key material is withheld.
-    fn finish(mut self) {
-        self.failures.sort_by_key(|f| !f.starts_with("LEAK"));
-        for failure in &mut self.failures {
-            if self
-                .secrets
-                .iter()
-                .any(|s| find(failure.as_bytes(), &s.bytes))
-            {
-                *failure = "(a failure message withheld: it holds private key material)".into();
-            }
-        }
-        assert!(
-            self.failures.is_empty(),
-            "{} problem(s) in {} runs:\n{}",
-            self.failures.len(),
-            self.runs,
-            self.failures.join("\n")
-        );
+        capture_bytes(command, "caio-verify")
     }
 
     /// The command line as a failure message shows it: the build, the arguments
@@ -776,16 +618,6 @@ impl Audit {
     }
 }
 
-/// The four base64 alphabets and paddings, named.
-fn base64_engines() -> [(&'static str, GeneralPurpose); 4] {
-    [
-        ("standard base64", STANDARD),
-        ("unpadded standard base64", STANDARD_NO_PAD),
-        ("base64url", URL_SAFE),
-        ("unpadded base64url", URL_SAFE_NO_PAD),
-    ]
-}
-
 /// Strings made of the key that someone could pass as a license (or, the
 /// `CAIO-key-v1.` ones, as a runtime key), each with its name.
 fn hostile_tokens(key: &KeyForms) -> Vec<(String, String)> {
@@ -799,12 +631,12 @@ fn hostile_tokens(key: &KeyForms) -> Vec<(String, String)> {
             format!("{n}'s PEM behind a byte order mark"),
             format!("\u{feff}{pem}"),
         ),
-        (format!("{n}'s seed as hex"), hex(&key.seed)),
+        (format!("{n}'s seed as hex"), hex::encode(key.seed)),
         (
             format!("{n}'s seed as uppercase hex"),
-            hex(&key.seed).to_uppercase(),
+            hex::encode(key.seed).to_uppercase(),
         ),
-        (format!("{n}'s DER as hex"), hex(&key.der)),
+        (format!("{n}'s DER as hex"), hex::encode(&key.der)),
         (
             format!("{n}'s v2 DER as base64"),
             STANDARD.encode(&key.der_v2),
@@ -873,7 +705,7 @@ fn pasted_payload(key: &KeyForms) -> Vec<u8> {
         "lid": "lic-pasted",
         "sub": STANDARD.encode(&key.der),
         "iat": unix("2026-06-01T00:00:00Z"),
-        "note": hex(&key.seed),
+        "note": hex::encode(key.seed),
     });
     serde_json::to_vec(&payload).expect("json")
 }
@@ -890,36 +722,4 @@ fn endorsement_payload(key: &KeyForms) -> Vec<u8> {
         "endorser": crate::fixture().active.fingerprint,
     });
     serde_json::to_vec(&payload).expect("json")
-}
-
-/// A PEM of `der` under `label`, in 64-character lines.
-fn pem_text(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let mut text = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        text.push_str(std::str::from_utf8(line).expect("base64"));
-        text.push('\n');
-    }
-    text.push_str(&format!("-----END {label}-----\n"));
-    text
-}
-
-/// The base64 body of a PEM: whole (lines joined), and each line, named.
-fn pem_body(text: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let text = String::from_utf8_lossy(text);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
-        .collect();
-    let mut out = vec![("body".to_owned(), lines.concat().into_bytes())];
-    for (i, line) in lines.iter().enumerate() {
-        out.push((format!("body line {}", i + 1), line.as_bytes().to_vec()));
-    }
-    out
-}
-
-/// Whether `needle` occurs in `haystack`, byte for byte.
-fn find(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use test_support::run::assert_contains;
+
 use crate::fixture;
 use crate::support::{find_block, openssl_keygen, openssl_license, run, unix, verify_json};
 
@@ -91,5 +93,5 @@ fn a_flipped_byte_without_a_fixed_digest_refuses_everything() {
     );
     let out = run(&exe, &["keyring"], "");
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stderr.contains("keyring_corrupt"), "{}", out.stderr);
+    assert_contains(&out.stderr, "keyring_corrupt");
 }

@@ -9,82 +9,30 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
-use xshell::{Shell, cmd};
+use xshell::cmd;
 
-/// An Ed25519 keypair made by `openssl genpkey`.
-pub struct Key {
-    pub private: PathBuf,
-    pub public: PathBuf,
-    pub fingerprint: String,
-}
+pub use test_support::keyring::{Entry, find_block, write_manifest, write_manifest_with};
+pub use test_support::keys::Key;
+pub use test_support::run::{Output, capture, kept_dir, shell, workspace_root};
+pub use test_support::tokens::unix;
 
-/// One `[[key]]` entry to write.
-pub struct Entry<'a> {
-    pub id: &'a str,
-    pub key: &'a Key,
-    pub not_before: &'a str,
-    pub sign_until: Option<&'a str>,
-    pub not_after: Option<&'a str>,
-    pub revoked: bool,
-}
+/// Where the tests' builds, fixtures and scratch files go, under `target/`.
+pub const AREA: &str = "it-verifier";
 
-/// What a finished command printed.
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub fn shell() -> Shell {
-    Shell::new().expect("shell")
-}
-
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("caio-cli sits in the workspace")
-        .to_owned()
-}
-
+/// Makes `dir/<name>-private.pem` and `dir/<name>.pem` with `openssl genpkey`.
 pub fn openssl_keygen(dir: &Path, name: &str) -> Key {
-    let sh = shell();
     let private = dir.join(format!("{name}-private.pem"));
     let public = dir.join(format!("{name}.pem"));
-    cmd!(sh, "openssl genpkey -algorithm ed25519 -out {private}")
-        .quiet()
-        .run()
-        .expect("openssl genpkey");
-    cmd!(sh, "openssl pkey -in {private} -pubout -out {public}")
-        .quiet()
-        .run()
-        .expect("openssl pkey -pubout");
-    let der = cmd!(sh, "openssl pkey -pubin -in {public} -outform DER")
-        .quiet()
-        .output()
-        .expect("openssl pkey -outform DER")
-        .stdout;
-    Key {
-        fingerprint: format!("sha256:{}", hex(&Sha256::digest(&der))),
-        private,
-        public,
-    }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    test_support::keys::openssl_keygen(&private, &public)
 }
 
 /// Signs `payload` as a CAIO-v2 license with `openssl pkeyutl -sign -rawin`.
 pub fn openssl_license(key: &Key, payload: &serde_json::Value) -> String {
-    let signing_input = format!(
-        "CAIO-v2.{}",
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).expect("json"))
-    );
+    let payload = serde_json::to_vec(payload).expect("json");
+    let signing_input = caio_verify::license::signing_input(&payload);
     let signature = openssl_sign(key, signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    let signature: [u8; 64] = signature.try_into().expect("64 bytes");
+    caio_verify::license::token(&signing_input, &signature)
 }
 
 pub fn openssl_sign(key: &Key, message: &[u8]) -> Vec<u8> {
@@ -103,49 +51,6 @@ pub fn openssl_sign(key: &Key, message: &[u8]) -> Vec<u8> {
     .stdout;
     assert_eq!(signature.len(), 64, "an Ed25519 signature is 64 bytes");
     signature
-}
-
-/// Unix seconds of an RFC 3339 instant.
-pub fn unix(instant: &str) -> i64 {
-    let sh = shell();
-    cmd!(sh, "date -u -d {instant} +%s")
-        .quiet()
-        .read()
-        .expect("date")
-        .parse()
-        .expect("unix seconds")
-}
-
-/// Writes `dir/keyring.toml` and copies each PEM beside it.
-pub fn write_manifest(dir: &Path, serial: u32, entries: &[Entry<'_>]) -> PathBuf {
-    write_manifest_with(dir, serial, "", entries)
-}
-
-/// [`write_manifest`] with `top` (such as `channel = "development"` or a `[policy]`
-/// table) written after `serial`, before the keys.
-pub fn write_manifest_with(dir: &Path, serial: u32, top: &str, entries: &[Entry<'_>]) -> PathBuf {
-    let mut text = format!("version = 1\nserial = {serial}\n{top}");
-    for e in entries {
-        let file = format!("{}.pem", e.id);
-        std::fs::copy(&e.key.public, dir.join(&file)).expect("copy pem");
-        text += &format!(
-            "\n[[key]]\nid = \"{}\"\nalgorithm = \"ed25519\"\npublic_key = \"{file}\"\n\
-             fingerprint = \"{}\"\nnot_before = {}\n",
-            e.id, e.key.fingerprint, e.not_before
-        );
-        if let Some(t) = e.sign_until {
-            text += &format!("sign_until = {t}\n");
-        }
-        if let Some(t) = e.not_after {
-            text += &format!("not_after = {t}\n");
-        }
-        if e.revoked {
-            text += "status = \"revoked\"\n";
-        }
-    }
-    let path = dir.join("keyring.toml");
-    std::fs::write(&path, text).expect("write manifest");
-    path
 }
 
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
@@ -184,7 +89,7 @@ pub fn cargo_build(manifest: &Path, extra: &[&str]) -> Result<String, String> {
     let sh = shell();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = workspace_root();
-    let target = root.join("target").join("it-verifier");
+    let target = root.join("target").join(AREA);
     sh.change_dir(&root);
     let out = cmd!(
         sh,
@@ -222,16 +127,7 @@ pub fn run_with_key(exe: &Path, args: &[&str], stdin: &str, runtime_key: Option<
             .env("RUST_LOG", "warn"),
         None => command.env_remove("CAIO_LICENSE_PUBLIC_KEY"),
     };
-    let out = command
-        .quiet()
-        .ignore_status()
-        .output()
-        .expect("run caio-verify");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    capture(command, "caio-verify")
 }
 
 /// Verifies one license at `at` with `--json`; returns the exit code and the result.
@@ -241,23 +137,4 @@ pub fn verify_json(exe: &Path, token: &str, at: &str) -> (i32, serde_json::Value
     let value = serde_json::from_str(out.stdout.trim())
         .unwrap_or_else(|e| panic!("not one JSON line ({e}): {:?}", out.stdout));
     (out.code, value)
-}
-
-/// The offset of the one keyring block in `bytes`.
-pub fn find_block(bytes: &[u8]) -> (usize, usize) {
-    let needle = caio_keyring::block::scan_prefix();
-    let hits: Vec<usize> = bytes
-        .windows(needle.len())
-        .enumerate()
-        .filter(|(_, w)| *w == needle)
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "exactly one block in the binary, found {hits:?}"
-    );
-    let at = hits[0];
-    let len = caio_keyring::block::block_len(&bytes[at..]).expect("block length");
-    (at, len)
 }

@@ -4,6 +4,8 @@ use caio_keyring::{Channel, RuntimeOverride};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde_json::{Value, json};
 
+use test_support::tokens::malleate;
+
 use super::*;
 
 /// The endorser most cases use: signs 1000..=2000, verifies until 3000.
@@ -16,12 +18,6 @@ const REVOKED: [u8; 32] = [9; 32];
 const STRANGER: [u8; 32] = [8; 32];
 /// The key being endorsed.
 const NEW: [u8; 32] = [5; 32];
-
-/// The order of the group L in little-endian bytes.
-const ORDER_L: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
 
 fn raw(secret: [u8; 32]) -> [u8; 32] {
     SigningKey::from_bytes(&secret).verifying_key().to_bytes()
@@ -103,20 +99,6 @@ fn unsigned(payload: &str) -> String {
         BASE64URL.encode(payload),
         BASE64URL.encode([0u8; 64])
     )
-}
-
-/// Replaces the signature's `s` half by `s + L`: valid to a lax verifier only.
-fn malleate(token: &str) -> String {
-    let (input, sig) = token.rsplit_once('.').unwrap();
-    let mut sig = BASE64URL.decode(sig).unwrap();
-    let mut carry = 0u16;
-    for (s, l) in sig[32..].iter_mut().zip(ORDER_L) {
-        let sum = u16::from(*s) + u16::from(l) + carry;
-        *s = sum as u8;
-        carry = sum >> 8;
-    }
-    assert_eq!(carry, 0);
-    format!("{input}.{}", BASE64URL.encode(sig))
 }
 
 /// 32 bytes that are no curve point.

@@ -2,44 +2,29 @@
 //! token cut short) is rejected. Canonical base64url and `verify_strict` leave no
 //! second spelling of a signed license.
 
-use base64::Engine as _;
-use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
-use caio_verify::license::BASE64URL;
-use caio_verify::{Options, Verifier};
-use ed25519_dalek::{Signer as _, SigningKey};
+use caio_keyring::{Keyring, Validity};
+use caio_verify::{Claims, Options, Verifier};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use test_support::keyring::{one_key_in, signing_key};
 
-fn signer() -> SigningKey {
-    SigningKey::from_bytes(&[9; 32])
-}
+const SEED: [u8; 32] = [9; 32];
 
 fn keyring() -> Keyring {
-    let raw = signer().verifying_key().to_bytes();
     let window = Validity {
         not_before: 0,
         sign_until: 2_000_000_000,
         not_after: i64::MAX,
     };
-    let key = TrustedKey::ed25519(KeyId::new("prop").expect("id"), &raw, window).expect("key");
-    Keyring::new(
-        1,
-        Channel::Production,
-        RuntimeOverride::Deny,
-        vec![key],
-        vec![],
-    )
-    .expect("keyring")
+    one_key_in(SEED, "prop", window)
 }
 
 fn token(lid: &str, seats: i64) -> String {
-    let kid = caio_keyring::Fingerprint::of_ed25519(&signer().verifying_key().to_bytes());
-    let payload = serde_json::json!({
-        "kid": kid.to_string(), "lid": lid, "sub": "Prop", "iat": 1_700_000_000, "seats": seats,
-    });
-    let input = format!("CAIO-v2.{}", BASE64URL.encode(payload.to_string()));
-    let signature = signer().sign(input.as_bytes());
-    format!("{input}.{}", BASE64URL.encode(signature.to_bytes()))
+    let signer = signing_key(SEED);
+    let kid = caio_keyring::Fingerprint::of_ed25519(&signer.verifying_key().to_bytes());
+    let mut claims = Claims::new(kid, lid, "Prop", 1_700_000_000);
+    claims.seats = Some(seats);
+    claims.sign(&signer)
 }
 
 #[derive(Debug, Clone)]

@@ -140,14 +140,7 @@ fn policy_rules() {
 
 #[test]
 fn check_finds_a_private_key_and_an_unnamed_pem_under_keys() {
-    let f = Fixture::new(
-        POLICY,
-        &[Key {
-            id: "a",
-            seed: 1,
-            windows: GOOD,
-        }],
-    );
+    let f = good_key();
     f.xtask(&["keys", "check", "--now", NOW]).expect(0);
     let (private, _) = f.openssl_keypair("ossl");
     std::fs::create_dir(f.keys_dir().join("backup")).expect("dir");
@@ -253,14 +246,7 @@ fn a_broken_manifest_names_the_file_and_the_key_in_every_command() {
 
 #[test]
 fn a_manifest_that_is_not_toml_fails_with_its_line() {
-    let f = Fixture::new(
-        POLICY,
-        &[Key {
-            id: "a",
-            seed: 1,
-            windows: GOOD,
-        }],
-    );
+    let f = good_key();
     f.write_manifest("version = 1\n[[key]\n");
     for command in [
         &["keys", "check"][..],
@@ -283,4 +269,16 @@ fn a_manifest_that_is_not_toml_fails_with_its_line() {
         "{}",
         run.stderr
     );
+}
+
+/// The shipped policy and one key `a` with [`GOOD`] windows.
+fn good_key() -> Fixture {
+    Fixture::new(
+        POLICY,
+        &[Key {
+            id: "a",
+            seed: 1,
+            windows: GOOD,
+        }],
+    )
 }

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 
-use crate::{Fixture, Key, public_pem};
+use crate::{Fixture, Key, path, public_pem};
 
 const NOW: &str = "2026-06-01T00:00:00Z";
 
@@ -70,7 +70,7 @@ fn edit_args(f: &Fixture, edit: &str) -> Vec<String> {
 /// `keys add` of the public key of seed `seed` as `id`, with every window given.
 fn add_args(f: &Fixture, seed: u8, id: &str) -> Vec<String> {
     let pem = input_pem(f, seed);
-    let pem = pem.to_str().expect("utf-8");
+    let pem = path(&pem);
     [
         "keys",
         "add",

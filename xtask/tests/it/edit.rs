@@ -4,7 +4,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::{Fixture, Key, listed, openssl_fingerprint};
+use test_support::run::assert_contains;
+
+use crate::{Fixture, Key, listed, openssl_fingerprint, path};
 
 const NOW: &str = "2026-06-01T00:00:00Z";
 
@@ -26,7 +28,7 @@ fn dry_run_leaves_every_byte_unchanged() {
         ],
     );
     let (_, public) = f.openssl_keypair("new");
-    let public = public.to_str().expect("utf-8");
+    let public = path(&public);
     let commands: [&[&str]; 6] = [
         &["keys", "add", public, "--id", "caio-2026-06"],
         &[
@@ -68,7 +70,7 @@ fn dry_run_leaves_every_byte_unchanged() {
             "{command:?}: {}",
             run.stdout
         );
-        assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+        assert_contains(&run.stderr, "nothing was written");
         assert_eq!(f.snapshot(), before, "{command:?} changed a file");
     }
 }
@@ -77,15 +79,10 @@ fn dry_run_leaves_every_byte_unchanged() {
 fn an_edit_keeps_comments_and_every_line_it_does_not_change() {
     let f = Fixture::one_key();
     let before = f.manifest_text();
-    f.xtask(&[
-        "keys",
-        "retire",
-        "caio-2026-01",
-        "--at",
-        "2026-12-01T00:00:00Z",
-        "--now",
-        NOW,
-    ])
+    f.cmd(
+        "keys retire caio-2026-01 --at 2026-12-01T00:00:00Z --now {}",
+        &[NOW],
+    )
     .expect(0);
     let after = f.manifest_text();
     let changed: Vec<(&str, &str)> = before
@@ -127,23 +124,9 @@ fn add_accepts_a_key_made_by_openssl() {
     let f = Fixture::one_key();
     let (private, public) = f.openssl_keypair("ossl");
     let run = f
-        .xtask(&[
-            "keys",
-            "add",
-            public.to_str().expect("utf-8"),
-            "--id",
-            "caio-ossl",
-            "--not-before",
-            "2026-07-01T00:00:00Z",
-            "--sign-until",
-            "2027-07-01T00:00:00Z",
-            "--not-after",
-            "2027-10-01T00:00:00Z",
-            "--now",
-            NOW,
-        ])
+        .cmd("keys add {} --id caio-ossl --not-before 2026-07-01T00:00:00Z --sign-until 2027-07-01T00:00:00Z --not-after 2027-10-01T00:00:00Z --now {}", &[path(&public), NOW])
         .expect(0);
-    assert!(run.stderr.contains("serial 1 -> 2"), "{}", run.stderr);
+    assert_contains(&run.stderr, "serial 1 -> 2");
     let stored = f.keys_dir().join("caio-ossl.pem");
     assert_eq!(
         std::fs::read(&stored).expect("copied"),
@@ -151,7 +134,7 @@ fn add_accepts_a_key_made_by_openssl() {
     );
     let list = f.list(NOW);
     let key = listed(&list, "caio-ossl");
-    assert_eq!(key["fingerprint"], openssl_fingerprint(&f.sh, &public));
+    assert_eq!(key["fingerprint"], openssl_fingerprint(&public));
     assert_eq!(key["state"], "pending");
     assert_eq!(key["not_after"], "2027-10-01T00:00:00Z");
     assert_eq!(list["serial"], 2);
@@ -160,17 +143,9 @@ fn add_accepts_a_key_made_by_openssl() {
     // The private half is refused, before anything is written.
     let before = f.snapshot();
     let run = f
-        .xtask(&[
-            "keys",
-            "add",
-            private.to_str().expect("utf-8"),
-            "--id",
-            "oops",
-            "--now",
-            NOW,
-        ])
+        .cmd("keys add {} --id oops --now {}", &[path(&private), NOW])
         .expect(2);
-    assert!(run.stderr.contains("private key"), "{}", run.stderr);
+    assert_contains(&run.stderr, "private key");
     assert_eq!(f.snapshot(), before);
 }
 
@@ -185,16 +160,8 @@ fn add_defaults_not_before_to_now_and_leaves_the_rest_open() {
         }],
     );
     let (_, public) = f.openssl_keypair("b");
-    f.xtask(&[
-        "keys",
-        "add",
-        public.to_str().expect("utf-8"),
-        "--id",
-        "b",
-        "--now",
-        NOW,
-    ])
-    .expect(0);
+    f.cmd("keys add {} --id b --now {}", &[path(&public), NOW])
+        .expect(0);
     let list = f.list(NOW);
     let b = listed(&list, "b");
     assert_eq!(b["not_before"], NOW);
@@ -211,34 +178,21 @@ fn add_defaults_not_before_to_now_and_leaves_the_rest_open() {
 fn add_refuses_an_existing_pem_and_a_manifest_the_build_would_reject() {
     let f = Fixture::one_key();
     let (_, public) = f.openssl_keypair("new");
-    let public = public.to_str().expect("utf-8");
+    let public = path(&public);
     std::fs::write(f.keys_dir().join("taken.pem"), "not mine").expect("write");
     let before = f.snapshot();
     let run = f
         .xtask(&["keys", "add", public, "--id", "taken", "--now", NOW])
         .expect(2);
-    assert!(
-        run.stderr.contains("refusing to overwrite"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "refusing to overwrite");
     assert_eq!(f.snapshot(), before);
 
     // Windows out of order: the build's own check refuses it, and no PEM is left over.
     let run = f
-        .xtask(&[
-            "keys",
-            "add",
-            public,
-            "--id",
-            "backwards",
-            "--not-before",
-            "2027-01-01",
-            "--not-after",
-            "2026-01-01",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "keys add {} --id backwards --not-before 2027-01-01 --not-after 2026-01-01 --now {}",
+            &[public, NOW],
+        )
         .expect(1);
     assert!(
         run.stderr.contains("backwards") && run.stderr.contains("nothing was written"),
@@ -249,26 +203,24 @@ fn add_refuses_an_existing_pem_and_a_manifest_the_build_would_reject() {
 
     // The same key under a second id.
     let run = f
-        .xtask(&[
-            "keys",
-            "add",
-            f.keys_dir()
-                .join("caio-2026-01.pem")
-                .to_str()
-                .expect("utf-8"),
-            "--id",
-            "again",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "keys add {} --id again --now {}",
+            &[
+                f.keys_dir()
+                    .join("caio-2026-01.pem")
+                    .to_str()
+                    .expect("utf-8"),
+                NOW,
+            ],
+        )
         .expect(2);
-    assert!(run.stderr.contains("already in"), "{}", run.stderr);
+    assert_contains(&run.stderr, "already in");
     assert_eq!(f.snapshot(), before);
 
     let run = f
         .xtask(&["keys", "add", public, "--id", "../escape", "--now", NOW])
         .expect(2);
-    assert!(run.stderr.contains("--id"), "{}", run.stderr);
+    assert_contains(&run.stderr, "--id");
     assert_eq!(f.snapshot(), before);
 }
 
@@ -276,19 +228,10 @@ fn add_refuses_an_existing_pem_and_a_manifest_the_build_would_reject() {
 fn revoke_moves_the_key_to_the_revoked_list() {
     let f = Fixture::one_key();
     let (_, public) = f.openssl_keypair("new");
-    f.xtask(&[
-        "keys",
-        "add",
-        public.to_str().expect("utf-8"),
-        "--id",
-        "next",
-        "--sign-until",
-        "2027-06-01",
-        "--not-after",
-        "2027-09-01",
-        "--now",
-        NOW,
-    ])
+    f.cmd(
+        "keys add {} --id next --sign-until 2027-06-01 --not-after 2027-09-01 --now {}",
+        &[path(&public), NOW],
+    )
     .expect(0);
     f.xtask(&["keys", "revoke", "caio-2026-01", "--now", NOW])
         .expect(0);
@@ -297,11 +240,7 @@ fn revoke_moves_the_key_to_the_revoked_list() {
     assert_eq!(listed(&list, "caio-2026-01")["state"], "revoked");
     assert_eq!(list["serial"], 3);
     let run = f.xtask(&["keys", "check", "--now", NOW]).expect(0);
-    assert!(
-        run.stderr.contains("1 embedded key(s), 1 revoked"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "1 embedded key(s), 1 revoked");
     // Revoking twice changes nothing.
     f.xtask(&["keys", "revoke", "caio-2026-01", "--now", NOW])
         .expect(0);
@@ -310,7 +249,7 @@ fn revoke_moves_the_key_to_the_revoked_list() {
     let run = f
         .xtask(&["keys", "remove", "caio-2026-01", "--now", "2030-01-01"])
         .expect(1);
-    assert!(run.stderr.contains("revoked list"), "{}", run.stderr);
+    assert_contains(&run.stderr, "revoked list");
 }
 
 #[test]

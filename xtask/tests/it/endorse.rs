@@ -2,13 +2,13 @@
 //! its signature by OpenSSL; each refusal exits 1 naming the manifest, and nothing is
 //! printed on stdout then; the manifest is never edited.
 
-use std::path::Path;
-
 use caio_verify::endorsement;
 use serde_json::Value;
 
+use test_support::run::assert_contains;
+
 use crate::license::{openssl_verifies, payload_of, private_pem, unix};
-use crate::{Fixture, Key, POLICY, fingerprint};
+use crate::{Fixture, Key, POLICY, fingerprint, path};
 
 const NOW: &str = "2026-03-01T00:00:00Z";
 
@@ -39,10 +39,6 @@ fn fixture() -> Fixture {
             },
         ],
     )
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
 }
 
 /// Writes the public PEM of the key with this seed; returns its path.
@@ -81,7 +77,7 @@ fn the_endorsement_verifies_with_the_defaults_of_the_endorser() {
     let token = run.stdout.trim();
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     assert!(token.starts_with("CAIO-key-v1."), "{token}");
-    assert!(run.stderr.contains("endorsed key next"), "{}", run.stderr);
+    assert_contains(&run.stderr, "endorsed key next");
 
     let manifest = caio_keyring::manifest::Manifest::load(&f.manifest()).expect("manifest");
     let endorsed = endorsement::verify(manifest.keyring(), token.as_bytes()).expect("accepted");
@@ -196,64 +192,32 @@ fn a_key_or_id_the_manifest_has_is_refused() {
     let by = private_pem(&f, 1, "by");
     let embedded = new_public(&f, 3);
     let run = f
-        .xtask(&[
-            "keys",
-            "endorse",
-            path(&embedded),
-            "--id",
-            "x",
-            "--by",
-            path(&by),
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "keys endorse {} --id x --by {} --now {}",
+            &[path(&embedded), path(&by), NOW],
+        )
         .expect(1);
-    assert!(
-        run.stderr.contains("already in the manifest"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "already in the manifest");
     let public = new_public(&f, 7);
     for id in ["caio-open", "caio-old"] {
         let run = f
-            .xtask(&[
-                "keys",
-                "endorse",
-                path(&public),
-                "--id",
-                id,
-                "--by",
-                path(&by),
-                "--now",
-                NOW,
-            ])
+            .cmd(
+                "keys endorse {} --id {} --by {} --now {}",
+                &[path(&public), id, path(&by), NOW],
+            )
             .expect(1);
-        assert!(run.stderr.contains("has that id"), "{}", run.stderr);
+        assert_contains(&run.stderr, "has that id");
     }
     // Usage errors: a bad id, a private key where the public one belongs.
-    f.xtask(&[
-        "keys",
-        "endorse",
-        path(&public),
-        "--id",
-        "a b",
-        "--by",
-        path(&by),
-        "--now",
-        NOW,
-    ])
+    f.cmd(
+        "keys endorse {} --id {} --by {} --now {}",
+        &[path(&public), "a b", path(&by), NOW],
+    )
     .expect(2);
-    f.xtask(&[
-        "keys",
-        "endorse",
-        path(&by),
-        "--id",
-        "x",
-        "--by",
-        path(&by),
-        "--now",
-        NOW,
-    ])
+    f.cmd(
+        "keys endorse {} --id x --by {} --now {}",
+        &[path(&by), path(&by), NOW],
+    )
     .expect(2);
 }
 
@@ -263,18 +227,11 @@ fn a_deny_keyring_gets_a_warning_and_still_an_endorsement() {
     let by = private_pem(&f, 1, "by");
     let public = new_public(&f, 7);
     let run = f
-        .xtask(&[
-            "keys",
-            "endorse",
-            path(&public),
-            "--id",
-            "next",
-            "--by",
-            path(&by),
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "keys endorse {} --id next --by {} --now {}",
+            &[path(&public), path(&by), NOW],
+        )
         .expect(0);
-    assert!(run.stderr.contains("ignore endorsements"), "{}", run.stderr);
+    assert_contains(&run.stderr, "ignore endorsements");
     assert!(run.stdout.starts_with("CAIO-key-v1."));
 }

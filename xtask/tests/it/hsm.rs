@@ -13,12 +13,14 @@
 //! could appear by chance; error output, which holds nothing random, is also checked
 //! for `1234` itself.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use xshell::cmd;
 
+use test_support::run::assert_contains;
+
 use crate::license::{TestIssuer, openssl_verifies, payload_of, unix};
-use crate::{Fixture, Run, openssl_fingerprint};
+use crate::{Fixture, Run, openssl_fingerprint, path};
 
 /// The token's user PIN.
 const PIN: &str = "pin-1234-caio";
@@ -145,10 +147,6 @@ fn softhsm_module() -> PathBuf {
         .unwrap_or_else(|| panic!("no libsofthsm2.so in {candidates:?}: install the Debian package softhsm2 (.ci/run does)"))
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
-}
-
 /// A fixture with the shipped key (seed 1) and a SoftHSM2 token "caio" holding the
 /// Ed25519 key pair "lic" (id 01).
 fn token_fixture() -> (Fixture, Hsm) {
@@ -162,21 +160,7 @@ fn token_fixture() -> (Fixture, Hsm) {
 /// `keys add URI --id hsm` with windows around [`NOW`]; returns keys/hsm.pem.
 fn add_token_key(f: &Fixture, uri: &str) -> PathBuf {
     let run = f
-        .xtask(&[
-            "keys",
-            "add",
-            uri,
-            "--id",
-            "hsm",
-            "--not-before",
-            "2026-02-01",
-            "--sign-until",
-            "2027-02-01",
-            "--not-after",
-            "2027-06-01",
-            "--now",
-            NOW,
-        ])
+        .cmd("keys add {} --id hsm --not-before 2026-02-01 --sign-until 2027-02-01 --not-after 2027-06-01 --now {}", &[uri, NOW])
         .expect(0);
     assert_no_pin(&run);
     f.keys_dir().join("hsm.pem")
@@ -215,56 +199,42 @@ fn keys_add_exports_the_public_key_of_a_token_key() {
 
     let list = f.list(NOW);
     let key = crate::listed(&list, "hsm");
-    assert_eq!(
-        key["fingerprint"],
-        openssl_fingerprint(&f.sh, &pem).as_str()
-    );
+    assert_eq!(key["fingerprint"], openssl_fingerprint(&pem).as_str());
     assert_eq!(key["state"], "signing");
     f.xtask(&["keys", "check", "--now", NOW]).expect(0);
 
     // The same key named by id (percent-encoded bytes) and type=private, with the PIN:
     // already in the manifest, so refused, and the message shows no PIN.
     let run = f
-        .xtask(&[
-            "keys",
-            "add",
-            &hsm.uri(
-                "token=caio;id=%01;type=private",
-                &format!("pin-value={PIN}"),
-            ),
-            "--id",
-            "again",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "keys add {} --id again --now {}",
+            &[
+                &hsm.uri(
+                    "token=caio;id=%01;type=private",
+                    &format!("pin-value={PIN}"),
+                ),
+                NOW,
+            ],
+        )
         .expect(2);
-    assert!(run.stderr.contains("is already in"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("pin-value=<redacted>"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "is already in");
+    assert_contains(&run.stderr, "pin-value=<redacted>");
     assert_no_pin(&run);
 
     // `keys rotate` takes a URI as well: the other token's key, signing from now.
     let rotate = f
-        .xtask(&[
-            "keys",
-            "rotate",
-            &hsm.uri("token=other;object=lic", ""),
-            "--id",
-            "hsm-other",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "keys rotate {} --id hsm-other --now {}",
+            &[&hsm.uri("token=other;object=lic", ""), NOW],
+        )
         .expect(0);
-    assert!(rotate.stderr.contains("hsm-other"), "{}", rotate.stderr);
+    assert_contains(&rotate.stderr, "hsm-other");
     let list = f.list(NOW);
     let rotated = crate::listed(&list, "hsm-other");
     let rotated_pem = f.keys_dir().join("hsm-other.pem");
     assert_eq!(
         rotated["fingerprint"],
-        openssl_fingerprint(&f.sh, &rotated_pem).as_str()
+        openssl_fingerprint(&rotated_pem).as_str()
     );
 }
 
@@ -272,23 +242,9 @@ fn keys_add_exports_the_public_key_of_a_token_key() {
 fn a_license_signed_on_the_token_verifies_with_openssl_and_license_verify() {
     let (f, hsm) = token_fixture();
     let pem = add_token_key(&f, &hsm.uri("token=caio;object=lic", ""));
-    let kid = openssl_fingerprint(&f.sh, &pem);
+    let kid = openssl_fingerprint(&pem);
     let issue = |key: &str, licensee: &str| {
-        f.xtask(&[
-            "license",
-            "issue",
-            "--key",
-            key,
-            "--licensee",
-            licensee,
-            "--expires",
-            "2027-01-01",
-            "--feature",
-            "pro",
-            "--json",
-            "--now",
-            NOW,
-        ])
+        f.cmd("license issue --key {} --licensee {} --expires 2027-01-01 --feature pro --json --now {}", &[key, licensee, NOW])
     };
 
     // The PIN in the URI: pin-value, percent-encoding and all.
@@ -355,15 +311,15 @@ fn a_license_signed_on_the_token_verifies_with_openssl_and_license_verify() {
     // And the environment's wrong PIN is what a bare URI gets.
     f.sh.set_var("CAIO_PKCS11_MODULE", &hsm.module);
     let run = issue("pkcs11:token=caio;object=lic", "Epsilon").expect(2);
-    assert!(run.stderr.contains("CKR_PIN_INCORRECT"), "{}", run.stderr);
-    assert!(run.stderr.contains("CAIO_PKCS11_PIN"), "{}", run.stderr);
+    assert_contains(&run.stderr, "CKR_PIN_INCORRECT");
+    assert_contains(&run.stderr, "CAIO_PKCS11_PIN");
 }
 
 #[test]
 fn licenses_reissued_through_the_token_all_verify_with_openssl() {
     let (f, hsm) = token_fixture();
     let pem = add_token_key(&f, &hsm.uri("token=caio;object=lic", ""));
-    let kid = openssl_fingerprint(&f.sh, &pem);
+    let kid = openssl_fingerprint(&pem);
     let old = TestIssuer::from_seed(1);
     let iat = unix("2026-02-01T00:00:00Z");
     let originals: Vec<serde_json::Value> = (0..50)
@@ -394,18 +350,10 @@ fn licenses_reissued_through_the_token_all_verify_with_openssl() {
         &format!("pin-source={}", path(&pin_file)),
     );
     let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            &uri,
-            path(&input_file),
-            "-o",
-            path(&output_file),
-            "--json",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "license reissue --key {} {} -o {} --json --now {}",
+            &[&uri, path(&input_file), path(&output_file), NOW],
+        )
         .expect(0);
     assert_no_pin(&run);
     let summary: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
@@ -434,16 +382,10 @@ fn token_problems_are_clear_errors_that_show_no_pin() {
     hsm.keypair(&f, "caio", "EC:prime256v1", "p256", "02");
     let pin = format!("pin-value={PIN}");
     let issue = |key: &str| {
-        f.xtask(&[
-            "license",
-            "issue",
-            "--key",
-            key,
-            "--licensee",
-            "ACME",
-            "--now",
-            NOW,
-        ])
+        f.cmd(
+            "license issue --key {} --licensee ACME --now {}",
+            &[key, NOW],
+        )
     };
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
@@ -532,35 +474,25 @@ fn token_problems_are_clear_errors_that_show_no_pin() {
 
     // `keys add` and `license reissue` give the same errors.
     let run = f
-        .xtask(&[
-            "keys",
-            "add",
-            &hsm.uri("token=caio;object=p256", ""),
-            "--id",
-            "p256",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "keys add {} --id p256 --now {}",
+            &[&hsm.uri("token=caio;object=p256", ""), NOW],
+        )
         .expect(2);
-    assert!(
-        run.stderr.contains("is a CKK_EC key on P-256"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "is a CKK_EC key on P-256");
     let input = f.path().join("in.txt");
     std::fs::write(&input, "CAIO-v2.x.y\n").expect("input");
     let run = f
-        .xtask(&[
-            "license",
-            "reissue",
-            "--key",
-            &hsm.uri("token=caio;object=lic", "pin-value=9876"),
-            path(&input),
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "license reissue --key {} {} --now {}",
+            &[
+                &hsm.uri("token=caio;object=lic", "pin-value=9876"),
+                path(&input),
+                NOW,
+            ],
+        )
         .expect(2);
-    assert!(run.stderr.contains("CKR_PIN_INCORRECT"), "{}", run.stderr);
+    assert_contains(&run.stderr, "CKR_PIN_INCORRECT");
     assert!(!run.stderr.contains("9876"), "{}", run.stderr);
 
     // The token is still usable with the right PIN after the wrong ones.

@@ -76,23 +76,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use test_support::keys::{openssl_private_der, pkcs8_v2_pem, seed_of, write_private};
+use test_support::leak::{self, Expect, find, pem_body};
+use test_support::run::{RawOutput, capture_bytes};
 use xshell::cmd;
 
-use crate::Fixture;
-
-/// Fragments shorter than this are not searched: too short to identify a key, and
-/// likely to turn up by chance (the last line of a PEM body may be `AA==`).
-const MIN_FRAGMENT: usize = 16;
+use crate::{Fixture, path};
 
 const NOW: &str = "2026-03-01T00:00:00Z";
-
-/// The DER before the seed in a PKCS#8 v1 Ed25519 key (RFC 8410), as OpenSSL writes it.
-const PKCS8_V1_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
 
 #[test]
 fn no_command_prints_private_key_material() {
@@ -118,7 +110,7 @@ fn no_command_prints_private_key_material() {
     }
     audit.signing_refuses_other_files(&openssl, &stranger);
     audit.runbook_script();
-    audit.finish();
+    audit.leak.finish();
 }
 
 /// A private key the test knows: the file, its public half, and the seed.
@@ -141,32 +133,11 @@ enum Form {
     Crlf,
 }
 
-/// What a run must exit with.
-#[derive(Clone, Copy, Debug)]
-enum Expect {
-    Code(i32),
-    /// Any exit code (the command's verdict is another test's business).
-    Any,
-}
-
-/// The raw result of a run: bytes, not lossy text, so that raw key bytes are found.
-struct Output {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-/// One representation of a secret: its name (what a failure shows) and its bytes.
-struct Secret {
-    name: String,
-    bytes: Vec<u8>,
-}
-
 /// The runs of the test, the secrets it knows, and what went wrong so far.
 struct Audit<'f> {
     f: &'f Fixture,
-    secrets: Vec<Secret>,
-    failures: Vec<String>,
+    /// The secrets, the runs judged and what went wrong.
+    leak: leak::Audit,
     /// A fresh public key to endorse with `keys endorse --by`.
     endorsee: PathBuf,
     /// A file with one valid license, for `license reissue`.
@@ -179,8 +150,7 @@ impl<'f> Audit<'f> {
         std::fs::write(&endorsee, crate::public_pem(7)).expect("endorsee pem");
         Self {
             f,
-            secrets: Vec::new(),
-            failures: Vec::new(),
+            leak: leak::Audit::new(),
             endorsee,
             licenses: None,
         }
@@ -194,7 +164,8 @@ impl<'f> Audit<'f> {
         let args = ["keygen", path(&dir)];
         let output = self.spawn(&self.f.manifest(), &args, None);
         let key = self.learn_key("keygen key", &dir);
-        self.judge(&self.label(&args, None), Expect::Code(0), &output);
+        let label = self.label(&args, None);
+        self.leak.judge(&label, Expect::Code(0), &output);
         key
     }
 
@@ -232,20 +203,8 @@ impl<'f> Audit<'f> {
     /// representation of it and of the file.
     fn learn_key(&mut self, name: &str, dir: &Path) -> KeyFile {
         let private = dir.join("private.pem");
-        let sh = &self.f.sh;
-        let der = cmd!(sh, "openssl pkey -in {private} -outform DER")
-            .quiet()
-            .output()
-            .expect("openssl reads the private key")
-            .stdout;
-        assert_eq!(der.len(), 48, "{name}: a PKCS#8 v1 Ed25519 DER");
-        assert_eq!(
-            der[..16],
-            PKCS8_V1_PREFIX,
-            "{name}: a PKCS#8 v1 Ed25519 DER"
-        );
-        let seed: [u8; 32] = der[16..].try_into().expect("32 bytes");
-        self.learn_seed(name, &seed);
+        let seed = seed_of(&openssl_private_der(&private));
+        self.leak.learn_seed(name, &seed);
         self.learn_pem_file(&private);
         KeyFile {
             name: name.to_owned(),
@@ -257,59 +216,11 @@ impl<'f> Audit<'f> {
         }
     }
 
-    /// Every representation of the key with `seed`.
-    fn learn_seed(&mut self, key: &str, seed: &[u8; 32]) {
-        let v1 = [&PKCS8_V1_PREFIX[..], seed].concat();
-        let v2 = pem_rfc7468::decode_vec(pkcs8_v2_pem(seed).as_bytes())
-            .expect("v2 PEM")
-            .1;
-        let mut add = |what: &str, bytes: Vec<u8>| self.learn(format!("{key}: {what}"), bytes);
-        add("seed bytes", seed.to_vec());
-        add("seed as lowercase hex", hex::encode(seed).into_bytes());
-        add(
-            "seed as uppercase hex",
-            hex::encode_upper(seed).into_bytes(),
-        );
-        add("seed as base64", STANDARD.encode(seed).into_bytes());
-        add(
-            "seed as unpadded base64",
-            STANDARD_NO_PAD.encode(seed).into_bytes(),
-        );
-        add("seed as base64url", URL_SAFE.encode(seed).into_bytes());
-        add(
-            "seed as unpadded base64url",
-            URL_SAFE_NO_PAD.encode(seed).into_bytes(),
-        );
-        for (form, der) in [("PKCS#8 v1", v1), ("PKCS#8 v2", v2)] {
-            add(
-                &format!("{form} DER as lowercase hex"),
-                hex::encode(&der).into_bytes(),
-            );
-            add(
-                &format!("{form} DER as uppercase hex"),
-                hex::encode_upper(&der).into_bytes(),
-            );
-            let pem = pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &der)
-                .expect("PEM");
-            for (what, body) in pem_body(pem.as_bytes()) {
-                add(&format!("{form} PEM {what}"), body);
-            }
-            add(&format!("{form} DER bytes"), der);
-        }
-    }
-
     /// The PEM body of a key file the test wrote, whole and line by line.
     fn learn_pem_file(&mut self, file: &Path) {
-        let name = self.relative(file);
-        for (what, body) in pem_body(&std::fs::read(file).expect("key file")) {
-            self.learn(format!("file {name}: PEM {what}"), body);
-        }
-    }
-
-    fn learn(&mut self, name: String, bytes: Vec<u8>) {
-        if bytes.len() >= MIN_FRAGMENT && !self.secrets.iter().any(|s| s.bytes == bytes) {
-            self.secrets.push(Secret { name, bytes });
-        }
+        let name = format!("file {}: PEM", self.relative(file));
+        self.leak
+            .learn_pem(&name, &std::fs::read(file).expect("key file"));
     }
 
     /// `keys add` of the key's public half, signing now.
@@ -333,7 +244,7 @@ impl<'f> Audit<'f> {
             ],
         );
         // Everything after depends on it: stop here (with what went wrong) if it failed.
-        assert_eq!(added.code, 0, "keys add: {}", self.failures.join("\n"));
+        assert_eq!(added.code, 0, "keys add: {}", self.leak.failures());
         key.id = Some(id);
     }
 
@@ -449,8 +360,8 @@ impl<'f> Audit<'f> {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let names_it = stderr.contains(k) && stderr.contains("private key");
             // A leak is reported already, and its stderr must not be shown.
-            if !(names_it || self.leaked(&output)) {
-                self.failures.push(format!(
+            if !(names_it || self.leak.leaked(&output)) {
+                self.leak.fail(format!(
                     "{}: the error does not name {k} and the problem (a private key):\n{stderr}",
                     self.label(&args, None)
                 ));
@@ -607,137 +518,75 @@ impl<'f> Audit<'f> {
         );
         let sh = &self.f.sh;
         let run = || {
-            let output = cmd!(sh, "{script} {dir}")
+            let command = cmd!(sh, "{script} {dir}")
                 .env("CARGO_TARGET_DIR", &target)
                 .env("RUST_LOG", "trace")
-                .env("RUST_BACKTRACE", "1")
-                .quiet()
-                .ignore_status()
-                .output()
-                .expect("the script runs");
-            Output {
-                code: output.status.code().unwrap_or(-1),
-                stdout: output.stdout,
-                stderr: output.stderr,
-            }
+                .env("RUST_BACKTRACE", "1");
+            capture_bytes(command, "the script")
         };
         let first = run();
         let second = run();
         if dir.join("private.pem").exists() {
             self.learn_key("script key", &dir);
         }
-        self.judge(&label, Expect::Code(0), &first);
-        self.judge(&format!("{label} (again)"), Expect::Code(2), &second);
+        self.leak.judge(&label, Expect::Code(0), &first);
+        self.leak
+            .judge(&format!("{label} (again)"), Expect::Code(2), &second);
     }
 
     // ---- running and judging --------------------------------------------------------
 
-    fn run(&mut self, expect: Expect, args: &[&str]) -> Output {
+    fn run(&mut self, expect: Expect, args: &[&str]) -> RawOutput {
         let manifest = self.f.manifest();
         self.run_manifest(expect, &manifest, args)
     }
 
-    fn run_manifest(&mut self, expect: Expect, manifest: &Path, args: &[&str]) -> Output {
+    fn run_manifest(&mut self, expect: Expect, manifest: &Path, args: &[&str]) -> RawOutput {
         let output = self.spawn(manifest, args, None);
         let mut label = self.label(args, None);
         if manifest != self.f.manifest() {
             label = format!("CAIO_KEYRING={} {label}", self.relative(manifest));
         }
-        self.judge(&label, expect, &output);
+        self.leak.judge(&label, expect, &output);
         output
     }
 
-    fn run_stdin(&mut self, expect: Expect, args: &[&str], stdin: &Path) -> Output {
+    fn run_stdin(&mut self, expect: Expect, args: &[&str], stdin: &Path) -> RawOutput {
         let output = self.spawn(&self.f.manifest(), args, Some(stdin));
-        self.judge(&self.label(args, Some(stdin)), expect, &output);
+        let label = self.label(args, Some(stdin));
+        self.leak.judge(&label, expect, &output);
         output
     }
 
     /// Runs `xtask ARGS` on `manifest`, with the file `stdin` as standard input.
-    fn spawn(&self, manifest: &Path, args: &[&str], stdin: Option<&Path>) -> Output {
+    fn spawn(&self, manifest: &Path, args: &[&str], stdin: Option<&Path>) -> RawOutput {
         let xtask = env!("CARGO_BIN_EXE_xtask");
         let stdin = stdin.map_or_else(Vec::new, |p| std::fs::read(p).expect("stdin file"));
         let sh = &self.f.sh;
-        let output = cmd!(sh, "{xtask} {args...}")
+        let command = cmd!(sh, "{xtask} {args...}")
             .env("CAIO_KEYRING", manifest)
             .env("RUST_LOG", "trace")
             .env("RUST_BACKTRACE", "1")
-            .stdin(stdin)
-            .ignore_status()
-            .quiet()
-            .output()
-            .expect("xtask runs");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: output.stdout,
-            stderr: output.stderr,
-        }
-    }
-
-    /// Records every secret in the output, then an unexpected exit or a panic (with
-    /// the output, unless it leaked).
-    fn judge(&mut self, label: &str, expect: Expect, output: &Output) {
-        self.inspect(label, "stdout", &output.stdout);
-        self.inspect(label, "stderr", &output.stderr);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let wrong_code = matches!(expect, Expect::Code(code) if code != output.code);
-        if wrong_code || stderr.contains("panicked") {
-            let shown = if self.leaked(output) {
-                "(output withheld: it holds private key material)".to_owned()
-            } else {
-                format!(
-                    "stdout:\n{}\nstderr:\n{stderr}",
-                    String::from_utf8_lossy(&output.stdout)
-                )
-            };
-            self.failures.push(format!(
-                "{label}: exit {} (expected {expect:?}), or a panic; {shown}",
-                output.code
-            ));
-        }
+            .stdin(stdin);
+        capture_bytes(command, "xtask")
     }
 
     /// A failure path must fail: a 0 here means the test is not testing what it says.
-    fn expect_failure(&mut self, args: &[&str], output: &Output) {
+    fn expect_failure(&mut self, args: &[&str], output: &RawOutput) {
         if output.code == 0 {
-            self.failures.push(format!(
+            let message = format!(
                 "{}: exit 0, but the manifest names a private key",
                 self.label(args, None)
-            ));
+            );
+            self.leak.fail(message);
         }
     }
 
     fn inspect_file(&mut self, args: &[&str], file: &Path) {
         let bytes = std::fs::read(file).unwrap_or_default();
         let label = self.label(args, None);
-        self.inspect(&label, &format!("the file {}", self.relative(file)), &bytes);
-    }
-
-    /// Records each secret found in `bytes`, by its name.
-    fn inspect(&mut self, label: &str, stream: &str, bytes: &[u8]) {
-        for secret in &self.secrets {
-            if find(bytes, &secret.bytes).is_some() {
-                self.failures
-                    .push(format!("LEAK: {label} printed {} on {stream}", secret.name));
-            }
-        }
-    }
-
-    fn leaked(&self, output: &Output) -> bool {
-        self.secrets.iter().any(|s| {
-            find(&output.stdout, &s.bytes).is_some() || find(&output.stderr, &s.bytes).is_some()
-        })
-    }
-
-    /// Fails with every leak and unexpected exit, leaks first.
-    fn finish(mut self) {
-        self.failures.sort_by_key(|f| !f.starts_with("LEAK"));
-        assert!(
-            self.failures.is_empty(),
-            "{} problem(s):\n{}",
-            self.failures.len(),
-            self.failures.join("\n")
-        );
+        let stream = format!("the file {}", self.relative(file));
+        self.leak.inspect(&label, &stream, &bytes);
     }
 
     // ---- small helpers --------------------------------------------------------------
@@ -748,15 +597,9 @@ impl<'f> Audit<'f> {
         let prefix = format!("{}/", self.f.path().display());
         let shown: Vec<String> = args
             .iter()
-            .map(|arg| {
-                match self
-                    .secrets
-                    .iter()
-                    .find(|s| find(arg.as_bytes(), &s.bytes).is_some())
-                {
-                    Some(secret) => format!("<{}>", secret.name),
-                    None => arg.replace(&prefix, ""),
-                }
+            .map(|arg| match self.leak.secret_in(arg.as_bytes()) {
+                Some(secret) => format!("<{secret}>"),
+                None => arg.replace(&prefix, ""),
             })
             .collect();
         let mut label = format!("`cargo xtask {}", shown.join(" "));
@@ -807,44 +650,6 @@ fn endorse<'a>(public: &'a str, by: &'a str) -> Vec<&'a str> {
     ]
 }
 
-/// The PKCS#8 v2 PEM of `seed`, as ed25519-dalek writes it.
-fn pkcs8_v2_pem(seed: &[u8; 32]) -> String {
-    SigningKey::from_bytes(seed)
-        .to_pkcs8_pem(pem_rfc7468::LineEnding::LF)
-        .expect("v2 PEM")
-        .to_string()
-}
-
-/// The base64 body of a PEM: whole (lines joined), and each line, named.
-fn pem_body(text: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let text = String::from_utf8_lossy(text);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
-        .collect();
-    let mut out = vec![("body".to_owned(), lines.concat().into_bytes())];
-    for (i, line) in lines.iter().enumerate() {
-        out.push((format!("body line {}", i + 1), line.as_bytes().to_vec()));
-    }
-    out
-}
-
-/// Writes a key file with exactly `mode`.
-fn write_private(file: &Path, bytes: &[u8], mode: u32) {
-    std::fs::write(file, bytes).expect("key file");
-    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
-/// Where `needle` first occurs in `haystack`, byte for byte.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 fn read(file: &Path) -> String {
     std::fs::read_to_string(file).expect("read")
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use xshell::cmd;
 
-use crate::{Fixture, openssl_fingerprint};
+use test_support::run::assert_contains;
+
+use crate::{Fixture, openssl_fingerprint, path};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -33,7 +35,7 @@ fn check_keypair(f: &Fixture, dir: &Path, stdout: &str) {
         .expect("openssl pkey -pubout")
         .stdout;
     assert_eq!(derived, std::fs::read(&public).expect("public.pem"));
-    let fp = openssl_fingerprint(sh, &public);
+    let fp = openssl_fingerprint(&public);
     assert!(stdout.contains(&format!("fingerprint: {fp}")), "{stdout}");
     let openssh = stdout
         .lines()
@@ -55,7 +57,7 @@ fn check_keypair(f: &Fixture, dir: &Path, stdout: &str) {
 fn keygen_writes_a_keypair_that_openssl_reads_and_derives_exactly() {
     let f = Fixture::one_key();
     let dir = f.path().join("rotation");
-    let run = f.xtask(&["keygen", dir.to_str().expect("utf-8")]).expect(0);
+    let run = f.xtask(&["keygen", path(&dir)]).expect(0);
     check_keypair(&f, &dir, &run.stdout);
     assert_eq!(mode(&dir), 0o700, "a new DIR is private too");
 }
@@ -64,23 +66,18 @@ fn keygen_writes_a_keypair_that_openssl_reads_and_derives_exactly() {
 fn keygen_refuses_to_overwrite_either_file() {
     let f = Fixture::one_key();
     let dir = f.path().join("rotation");
-    let dir_arg = dir.to_str().expect("utf-8");
+    let dir_arg = path(&dir);
     f.xtask(&["keygen", dir_arg]).expect(0);
     let before = f.snapshot();
     let run = f.xtask(&["keygen", dir_arg]).expect(2);
-    assert!(
-        run.stderr.contains("refusing to overwrite"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "refusing to overwrite");
     assert_eq!(f.snapshot(), before);
 
     // A lone public.pem is not overwritten either, and no private.pem appears.
     let other = f.path().join("other");
     std::fs::create_dir(&other).expect("dir");
     std::fs::write(other.join("public.pem"), "keep me").expect("write");
-    f.xtask(&["keygen", other.to_str().expect("utf-8")])
-        .expect(2);
+    f.xtask(&["keygen", path(&other)]).expect(2);
     assert_eq!(
         std::fs::read_to_string(other.join("public.pem")).expect("read"),
         "keep me"
@@ -97,15 +94,15 @@ fn keygen_refuses_keys_dir() {
         f.keys_dir().join("rotation"),
         f.path().join("x/../keys/y"),
     ] {
-        let run = f.xtask(&["keygen", dir.to_str().expect("utf-8")]).expect(2);
-        assert!(run.stderr.contains("inside"), "{}", run.stderr);
+        let run = f.xtask(&["keygen", path(&dir)]).expect(2);
+        assert_contains(&run.stderr, "inside");
     }
     assert_eq!(f.snapshot(), before);
     assert!(!f.keys_dir().join("rotation").exists());
 
     // The workspace's own keys/ is refused whatever CAIO_KEYRING says.
     let workspace_keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../keys/rotation-test");
-    let run = f.xtask(&["keygen", workspace_keys.to_str().expect("utf-8")]);
+    let run = f.xtask(&["keygen", path(&workspace_keys)]);
     let created = workspace_keys.exists();
     if created {
         let _ = std::fs::remove_dir_all(&workspace_keys);
@@ -122,7 +119,7 @@ fn keygen_warns_inside_a_git_work_tree() {
     let f = Fixture::one_key();
     std::fs::create_dir(f.path().join(".git")).expect("fake .git");
     let dir = f.path().join("secrets");
-    let run = f.xtask(&["keygen", dir.to_str().expect("utf-8")]).expect(0);
+    let run = f.xtask(&["keygen", path(&dir)]).expect(0);
     assert!(
         run.stderr.contains("warning") && run.stderr.contains("git work tree"),
         "{}",

@@ -13,7 +13,9 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::{Value, json};
 use xshell::cmd;
 
-use crate::{Fixture, Key, fingerprint, openssl_fingerprint};
+use test_support::run::assert_contains;
+
+use crate::{Fixture, Key, fingerprint, openssl_fingerprint, path};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -105,57 +107,19 @@ fn json_out(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
-}
-
 const NOW: &str = "2026-03-01T00:00:00Z";
 
 #[test]
 fn a_key_made_by_openssl_signs_through_issue_and_openssl_verifies_the_license() {
     let f = Fixture::one_key();
     let (private, public) = f.openssl_keypair("ossl");
-    f.xtask(&[
-        "keys",
-        "add",
-        path(&public),
-        "--id",
-        "ossl",
-        "--not-before",
-        "2026-02-01",
-        "--sign-until",
-        "2027-02-01",
-        "--not-after",
-        "2027-06-01",
-        "--now",
-        NOW,
-    ])
+    f.cmd("keys add {} --id ossl --not-before 2026-02-01 --sign-until 2027-02-01 --not-after 2027-06-01 --now {}", &[path(&public), NOW])
     .expect(0);
     let run = f
-        .xtask(&[
-            "license",
-            "issue",
-            "--key",
-            path(&private),
-            "--licensee",
-            "ACME Corp",
-            "--expires",
-            "2027-01-01",
-            "--feature",
-            "pro",
-            "--feature",
-            "sso",
-            "--seats",
-            "25",
-            "--license-id",
-            "L-acme-1",
-            "--json",
-            "--now",
-            NOW,
-        ])
+        .cmd("license issue --key {} --licensee {} --expires 2027-01-01 --feature pro --feature sso --seats 25 --license-id L-acme-1 --json --now {}", &[path(&private), "ACME Corp", NOW])
         .expect(0);
     let out = json_out(&run.stdout);
-    let kid = openssl_fingerprint(&f.sh, &public);
+    let kid = openssl_fingerprint(&public);
     assert_eq!(out["kid"], kid.as_str());
     assert_eq!(out["key_id"], "ossl");
     assert_eq!(out["lid"], "L-acme-1");
@@ -181,16 +145,10 @@ fn a_key_made_by_openssl_signs_through_issue_and_openssl_verifies_the_license() 
 
     // Without --json: the bare token, one line, and it verifies against the manifest.
     let run = f
-        .xtask(&[
-            "license",
-            "issue",
-            "--key",
-            path(&private),
-            "--licensee",
-            "Beta",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "license issue --key {} --licensee Beta --now {}",
+            &[path(&private), NOW],
+        )
         .expect(0);
     let token = run.stdout.trim_end();
     assert_eq!(run.stdout.lines().count(), 1);
@@ -210,16 +168,10 @@ fn issue_accepts_pkcs8_v2_and_the_keygen_form() {
     let f = Fixture::one_key();
     let v2 = private_pem(&f, 1, "v2");
     let run = f
-        .xtask(&[
-            "license",
-            "issue",
-            "--key",
-            path(&v2),
-            "--licensee",
-            "A",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "license issue --key {} --licensee A --now {}",
+            &[path(&v2), NOW],
+        )
         .expect(0);
     assert_eq!(
         payload_of(run.stdout.trim())["kid"],
@@ -228,31 +180,16 @@ fn issue_accepts_pkcs8_v2_and_the_keygen_form() {
 
     let dir = f.path().join("fresh");
     f.xtask(&["keygen", path(&dir)]).expect(0);
-    f.xtask(&[
-        "keys",
-        "add",
-        path(&dir.join("public.pem")),
-        "--id",
-        "fresh",
-        "--not-before",
-        "2026-02-01",
-        "--not-after",
-        "2027-02-01",
-        "--now",
-        NOW,
-    ])
+    f.cmd(
+        "keys add {} --id fresh --not-before 2026-02-01 --not-after 2027-02-01 --now {}",
+        &[path(&dir.join("public.pem")), NOW],
+    )
     .expect(0);
     let run = f
-        .xtask(&[
-            "license",
-            "issue",
-            "--key",
-            path(&dir.join("private.pem")),
-            "--licensee",
-            "B",
-            "--now",
-            NOW,
-        ])
+        .cmd(
+            "license issue --key {} --licensee B --now {}",
+            &[path(&dir.join("private.pem")), NOW],
+        )
         .expect(0);
     assert!(openssl_verifies(
         &f,
@@ -266,16 +203,10 @@ fn issue_accepts_pkcs8_v2_and_the_keygen_form() {
 fn check_issue(f: &Fixture, seed: u8, now: &str, code: i32, messages: &[&str]) {
     let key = private_pem(f, seed, &format!("seed-{seed}"));
     let run = f
-        .xtask(&[
-            "license",
-            "issue",
-            "--key",
-            path(&key),
-            "--licensee",
-            "ACME",
-            "--now",
-            now,
-        ])
+        .cmd(
+            "license issue --key {} --licensee ACME --now {}",
+            &[path(&key), now],
+        )
         .expect(code);
     for message in messages {
         assert!(
@@ -371,22 +302,22 @@ fn issue_refuses_bad_keys_and_bad_dates_as_usage_errors() {
     };
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).expect("chmod");
     let run = issue(path(&key), &[]).expect(2);
-    assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
+    assert_contains(&run.stderr, "chmod 600");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 
     let public = f.keys_dir().join("caio-2026-01.pem");
     let run = issue(path(&public), &[]).expect(2);
-    assert!(run.stderr.contains("holds a public key"), "{}", run.stderr);
+    assert_contains(&run.stderr, "holds a public key");
     let run = issue("pkcs11:token=caio;object=k", &[]).expect(2);
-    assert!(run.stderr.contains("PKCS#11"), "{}", run.stderr);
+    assert_contains(&run.stderr, "PKCS#11");
     let run = issue(path(&key), &["--expires", "2026-02-01"]).expect(2);
-    assert!(run.stderr.contains("not after now"), "{}", run.stderr);
+    assert_contains(&run.stderr, "not after now");
     let run = issue(
         path(&key),
         &["--not-before", "2026-08-01", "--expires", "2026-07-01"],
     )
     .expect(2);
-    assert!(run.stderr.contains("is after --expires"), "{}", run.stderr);
+    assert_contains(&run.stderr, "is after --expires");
     issue(path(&key), &["--seats", "-1"]).expect(2);
 
     // A license that could never verify (it starts after its key's not_after) is
@@ -404,20 +335,7 @@ fn verify_prints_what_caio_verify_license_prints() {
     let f = Fixture::one_key();
     let key = private_pem(&f, 1, "old");
     let good = f
-        .xtask(&[
-            "license",
-            "issue",
-            "--key",
-            path(&key),
-            "--licensee",
-            "ACME",
-            "--license-id",
-            "L-1",
-            "--expires",
-            "2027-01-15T08:00:00Z",
-            "--now",
-            NOW,
-        ])
+        .cmd("license issue --key {} --licensee ACME --license-id L-1 --expires 2027-01-15T08:00:00Z --now {}", &[path(&key), NOW])
         .expect(0)
         .stdout
         .trim()

@@ -8,8 +8,10 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use test_support::run::assert_contains;
+
 use crate::license::{TestIssuer, openssl_verifies, payload_of, private_pem, unix};
-use crate::{Fixture, Key, Run, fingerprint};
+use crate::{Fixture, Key, Run, fingerprint, path};
 
 const DAY: i64 = 86_400;
 
@@ -34,10 +36,6 @@ fn mid_rotation() -> Fixture {
 }
 
 const AT: &str = "2026-10-15T00:00:00Z";
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
-}
 
 fn write_lines(f: &Fixture, name: &str, lines: &[String]) -> std::path::PathBuf {
     let file = f.path().join(name);
@@ -119,11 +117,7 @@ fn reissue_reports_bad_lines_by_number_and_writes_the_good_ones() {
             run.stderr
         );
     }
-    assert!(
-        run.stderr.contains("holds the 3 good one(s) only"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "holds the 3 good one(s) only");
 
     let written = std::fs::read_to_string(&output).expect("the good ones are written");
     let written: Vec<&str> = written.lines().collect();
@@ -156,14 +150,10 @@ fn reissue_reports_bad_lines_by_number_and_writes_the_good_ones() {
         .map(|r| &r["line"])
         .collect();
     assert_eq!(lines, [&json!(2), &json!(5), &json!(6), &json!(8)]);
-    f.xtask(&[
-        "license",
-        "reissue",
-        "--key",
-        path(&new_key),
-        path(&input),
-        "--json",
-    ])
+    f.cmd(
+        "license reissue --key {} {} --json",
+        &[path(&new_key), path(&input)],
+    )
     .expect(2);
 }
 
@@ -188,10 +178,10 @@ fn reissue_writes_the_output_whole_or_not_at_all() {
     // A read error half way (a directory reads as EISDIR), an empty input, a key that
     // may not sign: each leaves every file as it was, and no temporary file behind.
     let run = into_output(&new_key, f.keys_dir().as_path()).expect(2);
-    assert!(run.stderr.contains("cannot read"), "{}", run.stderr);
+    assert_contains(&run.stderr, "cannot read");
     assert_eq!(f.snapshot(), before);
     let run = into_output(&new_key, &empty).expect(2);
-    assert!(run.stderr.contains("no license in"), "{}", run.stderr);
+    assert_contains(&run.stderr, "no license in");
     assert_eq!(f.snapshot(), before);
     let run = into_output(&old_key, &input).expect(1);
     assert!(
@@ -264,14 +254,7 @@ fn keys_check_licenses_names_each_orphaned_license() {
     ];
     let file = write_lines(&f, "outstanding.txt", &lines);
     let run = f
-        .xtask(&[
-            "keys",
-            "check",
-            "--licenses",
-            path(&file),
-            "--now",
-            "2026-06-01",
-        ])
+        .cmd("keys check --licenses {} --now 2026-06-01", &[path(&file)])
         .expect(1);
     let errors: Vec<&str> = run
         .stderr
@@ -290,35 +273,18 @@ fn keys_check_licenses_names_each_orphaned_license() {
     for (line, want) in errors.iter().zip(expected) {
         assert!(line.contains(want), "expected {want:?} in {line:?}");
     }
-    assert!(
-        run.stderr.contains("10 outstanding license(s), 6 orphaned"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "10 outstanding license(s), 6 orphaned");
 
     let fine: Vec<String> = [0, 1, 4, 7].iter().map(|&i| lines[i].clone()).collect();
     let file = write_lines(&f, "fine.txt", &fine);
     let run = f
-        .xtask(&[
-            "keys",
-            "check",
-            "--licenses",
-            path(&file),
-            "--now",
-            "2026-06-01",
-        ])
+        .cmd("keys check --licenses {} --now 2026-06-01", &[path(&file)])
         .expect(0);
-    assert!(
-        run.stderr.contains("4 outstanding license(s), 0 orphaned"),
-        "{}",
-        run.stderr
-    );
-    f.xtask(&[
-        "keys",
-        "check",
-        "--licenses",
-        path(&f.path().join("missing.txt")),
-    ])
+    assert_contains(&run.stderr, "4 outstanding license(s), 0 orphaned");
+    f.cmd(
+        "keys check --licenses {}",
+        &[path(&f.path().join("missing.txt"))],
+    )
     .expect(2);
 }
 
@@ -336,20 +302,7 @@ fn rotation_end_to_end_reissues_a_thousand_licenses() {
     // 1,000 outstanding licenses: one through `license issue`, 999 signed by the test
     // from the same private PEM.
     let first = f
-        .xtask(&[
-            "license",
-            "issue",
-            "--key",
-            path(&old_private),
-            "--licensee",
-            "Customer 0",
-            "--license-id",
-            "L-0000",
-            "--expires",
-            "2026-12-01",
-            "--now",
-            issued_at,
-        ])
+        .cmd("license issue --key {} --licensee {} --license-id L-0000 --expires 2026-12-01 --now {}", &[path(&old_private), "Customer 0", issued_at])
         .expect(0)
         .stdout
         .trim()
@@ -375,14 +328,10 @@ fn rotation_end_to_end_reissues_a_thousand_licenses() {
     // Before the rotation: the licenses that expire after the old key's deadline are
     // orphans-to-be, each named.
     let run = f
-        .xtask(&[
-            "keys",
-            "check",
-            "--licenses",
-            path(&outstanding),
-            "--now",
-            "2026-09-15",
-        ])
+        .cmd(
+            "keys check --licenses {} --now 2026-09-15",
+            &[path(&outstanding)],
+        )
         .expect(1);
     let deadline = unix("2027-04-01T00:00:00Z");
     let to_be: Vec<String> = (0..1000_i64)
@@ -405,46 +354,27 @@ fn rotation_end_to_end_reissues_a_thousand_licenses() {
     f.xtask(&["keygen", path(&new_dir)]).expect(0);
     let new_private = new_dir.join("private.pem");
     let new_public = new_dir.join("public.pem");
-    f.xtask(&[
-        "keys",
-        "rotate",
-        path(&new_public),
-        "--id",
-        "caio-2026-10",
-        "--grace",
-        "60d",
-        "--lifetime",
-        "365d",
-        "--now",
-        "2026-10-01",
-    ])
+    f.cmd(
+        "keys rotate {} --id caio-2026-10 --grace 60d --lifetime 365d --now 2026-10-01",
+        &[path(&new_public)],
+    )
     .expect(0);
     f.xtask(&["keys", "check", "--now", AT]).expect(0);
     // The old key no longer signs.
-    f.xtask(&[
-        "license",
-        "issue",
-        "--key",
-        path(&old_private),
-        "--licensee",
-        "X",
-        "--now",
-        AT,
-    ])
+    f.cmd(
+        "license issue --key {} --licensee X --now {}",
+        &[path(&old_private), AT],
+    )
     .expect(1);
 
     // Step 4: re-issue all of them with the new key.
     let reissued_file = f.path().join("reissued.txt");
     let run = reissue(&f, &new_private, &outstanding, Some(&reissued_file), &[]).expect(0);
-    assert!(
-        run.stderr.contains("re-issued 1000 of 1000"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "re-issued 1000 of 1000");
     let reissued_text = std::fs::read_to_string(&reissued_file).expect("reissued");
     let reissued: Vec<&str> = reissued_text.lines().collect();
     assert_eq!(reissued.len(), 1000);
-    let new_kid = crate::openssl_fingerprint(&f.sh, &new_public);
+    let new_kid = crate::openssl_fingerprint(&new_public);
     for (token, old) in reissued.iter().zip(&old_payloads) {
         assert_eq!(payload_of(token), reissued_payload(old, &new_kid, unix(AT)));
     }
@@ -471,36 +401,23 @@ fn rotation_end_to_end_reissues_a_thousand_licenses() {
             .iter()
             .all(|v| v["valid"] == true && v["key_id"] == "caio-2026-10")
     );
-    f.xtask(&[
-        "keys",
-        "check",
-        "--licenses",
-        path(&reissued_file),
-        "--now",
-        AT,
-    ])
+    f.cmd(
+        "keys check --licenses {} --now {}",
+        &[path(&reissued_file), AT],
+    )
     .expect(0);
 
     // Step 7: the deadline, then every old license is an orphan; after it, removal.
-    f.xtask(&[
-        "keys",
-        "retire",
-        "caio-2026-01",
-        "--at",
-        "2026-11-15T00:00:00Z",
-        "--now",
-        AT,
-    ])
+    f.cmd(
+        "keys retire caio-2026-01 --at 2026-11-15T00:00:00Z --now {}",
+        &[AT],
+    )
     .expect(0);
     let run = f
-        .xtask(&[
-            "keys",
-            "check",
-            "--licenses",
-            path(&outstanding),
-            "--now",
-            AT,
-        ])
+        .cmd(
+            "keys check --licenses {} --now {}",
+            &[path(&outstanding), AT],
+        )
         .expect(1);
     assert!(
         run.stderr
@@ -529,14 +446,10 @@ fn rotation_end_to_end_reissues_a_thousand_licenses() {
         reissued_text.as_bytes(),
     )
     .expect(0);
-    f.xtask(&[
-        "keys",
-        "check",
-        "--licenses",
-        path(&reissued_file),
-        "--now",
-        "2026-11-16",
-    ])
+    f.cmd(
+        "keys check --licenses {} --now 2026-11-16",
+        &[path(&reissued_file)],
+    )
     .expect(0);
 }
 
@@ -569,13 +482,13 @@ fn no_output_ever_replaces_a_private_key() {
     );
 
     let run = reissue(&f, &new_key, &input, Some(&der), &[]).expect(2);
-    assert!(run.stderr.contains("holds a private key"), "{}", run.stderr);
+    assert_contains(&run.stderr, "holds a private key");
     assert_eq!(std::fs::read(&der).expect("der"), der_bytes);
 
     let run = f
         .xtask(&["keys", "timeline", "--svg", path(&new_key), "--now", AT])
         .expect(2);
-    assert!(run.stderr.contains("holds a private key"), "{}", run.stderr);
+    assert_contains(&run.stderr, "holds a private key");
     assert_eq!(std::fs::read(&new_key).expect("key"), key_bytes);
 
     // An ordinary output file is replaced as before.

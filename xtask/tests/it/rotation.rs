@@ -2,37 +2,26 @@
 //! rotate with a grace period, check, retire, remove after the deadline; and the
 //! policy limits a rotation honours.
 
-use crate::{Fixture, Key, listed};
+use test_support::run::assert_contains;
+
+use crate::{Fixture, Key, listed, path};
 
 #[test]
 fn rotation_add_rotate_check_retire_remove() {
     let f = Fixture::one_key();
     let new_dir = f.path().join("keys-rotation-20261001");
-    f.xtask(&["keygen", new_dir.to_str().expect("utf-8")])
-        .expect(0);
+    f.xtask(&["keygen", path(&new_dir)]).expect(0);
     let public = new_dir.join("public.pem");
-    let public = public.to_str().expect("utf-8");
+    let public = path(&public);
 
     // Before: the only key stops verifying within the support window.
     let run = f
         .xtask(&["keys", "check", "--now", "2026-10-01T00:00:00Z"])
         .expect(1);
-    assert!(run.stderr.contains("support_window_days"), "{}", run.stderr);
+    assert_contains(&run.stderr, "support_window_days");
 
     let run = f
-        .xtask(&[
-            "keys",
-            "rotate",
-            public,
-            "--id",
-            "caio-2026-10",
-            "--grace",
-            "60d",
-            "--lifetime",
-            "365d",
-            "--now",
-            "2026-10-01T00:00:00Z",
-        ])
+        .cmd("keys rotate {} --id caio-2026-10 --grace 60d --lifetime 365d --now 2026-10-01T00:00:00Z", &[public])
         .expect(0);
     for id in ["caio-2026-01", "caio-2026-10"] {
         assert!(
@@ -56,32 +45,21 @@ fn rotation_add_rotate_check_retire_remove() {
     let run = f
         .xtask(&["keys", "check", "--now", "2026-10-15T00:00:00Z"])
         .expect(0);
-    assert!(run.stderr.contains("bricking horizon"), "{}", run.stderr);
+    assert_contains(&run.stderr, "bricking horizon");
 
     // A deadline that leaves less dual-key time than the policy is shown, not hidden.
     let run = f
-        .xtask(&[
-            "keys",
-            "retire",
-            "caio-2026-01",
-            "--at",
-            "2026-10-20",
-            "--dry-run",
-            "--now",
-            "2026-10-15",
-        ])
+        .cmd(
+            "keys retire caio-2026-01 --at 2026-10-20 --dry-run --now 2026-10-15",
+            &[],
+        )
         .expect(0);
-    assert!(run.stderr.contains("min_overlap_days"), "{}", run.stderr);
+    assert_contains(&run.stderr, "min_overlap_days");
 
-    f.xtask(&[
-        "keys",
-        "retire",
-        "caio-2026-01",
-        "--at",
-        "2026-11-15T00:00:00Z",
-        "--now",
-        "2026-10-15",
-    ])
+    f.cmd(
+        "keys retire caio-2026-01 --at 2026-11-15T00:00:00Z --now 2026-10-15",
+        &[],
+    )
     .expect(0);
     f.xtask(&["keys", "check", "--now", "2026-10-15"]).expect(0);
     assert_eq!(
@@ -114,20 +92,13 @@ fn rotation_add_rotate_check_retire_remove() {
 fn rotate_refuses_a_grace_below_min_overlap_and_a_lifetime_above_the_maximum() {
     let f = Fixture::one_key();
     let (_, public) = f.openssl_keypair("new");
-    let public = public.to_str().expect("utf-8");
+    let public = path(&public);
     let before = f.snapshot();
     let run = f
-        .xtask(&[
-            "keys",
-            "rotate",
-            public,
-            "--id",
-            "n",
-            "--grace",
-            "29d",
-            "--now",
-            "2026-10-01",
-        ])
+        .cmd(
+            "keys rotate {} --id n --grace 29d --now 2026-10-01",
+            &[public],
+        )
         .expect(1);
     assert!(
         run.stderr.contains("keyring.toml") && run.stderr.contains("min_overlap_days = 30"),
@@ -135,23 +106,12 @@ fn rotate_refuses_a_grace_below_min_overlap_and_a_lifetime_above_the_maximum() {
         run.stderr
     );
     let run = f
-        .xtask(&[
-            "keys",
-            "rotate",
-            public,
-            "--id",
-            "n",
-            "--lifetime",
-            "826d",
-            "--now",
-            "2026-10-01",
-        ])
+        .cmd(
+            "keys rotate {} --id n --lifetime 826d --now 2026-10-01",
+            &[public],
+        )
         .expect(1);
-    assert!(
-        run.stderr.contains("max_key_lifetime_days = 825"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "max_key_lifetime_days = 825");
     assert_eq!(f.snapshot(), before);
 }
 
@@ -159,16 +119,8 @@ fn rotate_refuses_a_grace_below_min_overlap_and_a_lifetime_above_the_maximum() {
 fn rotate_defaults_to_90_days_grace_and_the_policy_lifetime() {
     let f = Fixture::one_key();
     let (_, public) = f.openssl_keypair("new");
-    f.xtask(&[
-        "keys",
-        "rotate",
-        public.to_str().expect("utf-8"),
-        "--id",
-        "n",
-        "--now",
-        "2026-10-01",
-    ])
-    .expect(0);
+    f.cmd("keys rotate {} --id n --now 2026-10-01", &[path(&public)])
+        .expect(0);
     let list = f.list("2026-10-01");
     assert_eq!(
         listed(&list, "caio-2026-01")["not_after"],
@@ -190,17 +142,10 @@ fn rotate_without_a_policy_leaves_the_new_key_open() {
         }],
     );
     let (_, public) = f.openssl_keypair("new");
-    f.xtask(&[
-        "keys",
-        "rotate",
-        public.to_str().expect("utf-8"),
-        "--id",
-        "b",
-        "--grace",
-        "2w",
-        "--now",
-        "2026-10-01",
-    ])
+    f.cmd(
+        "keys rotate {} --id b --grace 2w --now 2026-10-01",
+        &[path(&public)],
+    )
     .expect(0);
     let list = f.list("2026-10-01");
     let a = listed(&list, "a");
@@ -239,15 +184,7 @@ fn rotate_refuses_while_a_key_is_pending() {
     let (_, public) = f.openssl_keypair("new");
     let before = f.snapshot();
     let run = f
-        .xtask(&[
-            "keys",
-            "rotate",
-            public.to_str().expect("utf-8"),
-            "--id",
-            "n",
-            "--now",
-            "2026-10-01",
-        ])
+        .cmd("keys rotate {} --id n --now 2026-10-01", &[path(&public)])
         .expect(1);
     assert!(
         run.stderr.contains("scheduled") && run.stderr.contains("keyring.toml"),

@@ -1,7 +1,7 @@
 //! `keys list` and `keys timeline`: each key's state at an instant, the JSON shape,
 //! and the chart in text and SVG.
 
-use crate::{Fixture, Key, fingerprint, listed};
+use crate::{Fixture, Key, fingerprint, listed, path};
 
 fn five_states() -> Fixture {
     Fixture::new(
@@ -74,14 +74,7 @@ fn timeline_charts_every_key_and_writes_an_svg() {
     let f = five_states();
     let svg = f.path().join("timeline.svg");
     let run = f
-        .xtask(&[
-            "keys",
-            "timeline",
-            "--svg",
-            svg.to_str().expect("utf-8"),
-            "--now",
-            "2026-06-01",
-        ])
+        .cmd("keys timeline --svg {} --now 2026-06-01", &[path(&svg)])
         .expect(0);
     for id in ["expired", "verify-only", "signing", "pending", "revoked"] {
         assert!(

@@ -1,0 +1,127 @@
+//! Running a command as the end-to-end tests do: quietly, whatever its exit status,
+//! keeping what it printed; the workspace root and scratch directories under `target/`.
+//!
+//! Not a place for what a command is asked: the arguments and environment stay with the
+//! test that chooses them.
+
+use std::path::{Path, PathBuf};
+
+use xshell::{Cmd, Shell};
+
+/// What a finished command printed, as text (lossy UTF-8).
+#[derive(Debug)]
+pub struct Output {
+    /// The exit code (-1 for a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// What a finished command printed, as bytes: raw key bytes stay findable.
+#[derive(Debug)]
+pub struct RawOutput {
+    /// The exit code (-1 for a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// Asserts the exit code and that nothing panicked, showing the output when not.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "a panic:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A new shell in the current directory.
+pub fn shell() -> Shell {
+    Shell::new().expect("shell")
+}
+
+/// The workspace root (where `Cargo.lock` is).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test-support sits in the workspace")
+        .to_owned()
+}
+
+/// A new directory `target/<area>/<prefix>XXXXXX` that outlives the test: for
+/// fixtures shared by the tests of a process, and for what a failure leaves to look at.
+pub fn kept_dir(area: &str, prefix: &str) -> PathBuf {
+    let base = workspace_root().join("target").join(area);
+    std::fs::create_dir_all(&base).expect("target dir");
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&base)
+        .expect("tempdir")
+        .keep()
+}
+
+/// Runs `command` quietly whatever its exit status; `what` names it if it cannot start.
+pub fn capture(command: Cmd<'_>, what: &str) -> Output {
+    let raw = capture_bytes(command, what);
+    Output {
+        code: raw.code,
+        stdout: String::from_utf8_lossy(&raw.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&raw.stderr).into_owned(),
+    }
+}
+
+/// [`capture`], keeping the bytes.
+pub fn capture_bytes(command: Cmd<'_>, what: &str) -> RawOutput {
+    let output = command
+        .quiet()
+        .ignore_status()
+        .output()
+        .unwrap_or_else(|e| panic!("{what} runs: {e}"));
+    RawOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: output.stdout,
+        stderr: output.stderr,
+    }
+}
+
+/// A path as the `&str` a command line takes.
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// The arguments of a command line written as `template`: its words split at white
+/// space, each `{}` word replaced by the next of `values`, whole (a value is never
+/// split, so it may hold spaces). Panics when the counts differ.
+///
+/// `args("keys add {} --id b --now {}", &[public, NOW])`
+pub fn args<'a>(template: &'a str, values: &[&'a str]) -> Vec<&'a str> {
+    let mut values = values.iter();
+    let args: Vec<&str> = template
+        .split_whitespace()
+        .map(|word| match word {
+            "{}" => values.next().expect("a value for each {}"),
+            word => word,
+        })
+        .collect();
+    assert!(values.next().is_none(), "a {{}} for each value: {template}");
+    args
+}
+
+/// Asserts that `text` holds `needle`, showing `text` when not.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+}
