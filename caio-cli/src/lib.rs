@@ -16,6 +16,7 @@ mod keyring;
 pub mod license;
 pub mod redact;
 mod runtime_key;
+mod serve;
 
 use std::io::{self, BufRead, IsTerminal as _, Write};
 use std::process::ExitCode;
@@ -34,11 +35,11 @@ pub use runtime_key::RuntimeKeyVar;
 /// to choose how many).
 ///
 /// CAIO_LICENSE_PUBLIC_KEY (a key endorsement, CAIO-key-v1..., or an SPKI PEM; or the
-/// path of a file holding one) adds one runtime key for `license` and `keyring`, as far
-/// as the embedded runtime_override policy allows: "deny" ignores it with a warning,
-/// "endorsed" accepts only an endorsement signed by an embedded key (`cargo xtask keys
-/// endorse`), "allow" (development builds) also a plain PEM. A rejected value is logged
-/// with its reason and changes nothing.
+/// path of a file holding one) adds one runtime key for `license`, `keyring` and
+/// `serve`, as far as the embedded runtime_override policy allows: "deny" ignores it
+/// with a warning, "endorsed" accepts only an endorsement signed by an embedded key
+/// (`cargo xtask keys endorse`), "allow" (development builds) also a plain PEM. A
+/// rejected value is logged with its reason and changes nothing.
 #[derive(Debug, Parser)]
 #[command(name = "caio-verify", version, propagate_version = true)]
 pub struct Cli {
@@ -52,6 +53,7 @@ enum Command {
     Keyring(keyring::KeyringArgs),
     Inspect(inspect::InspectArgs),
     Check(check::CheckArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Where a command reads and writes.
@@ -93,6 +95,7 @@ impl Cli {
             Command::Keyring(args) => args.run(&runtime_key.resolve(keyring), io),
             Command::Inspect(args) => args.run(io),
             Command::Check(args) => args.run(io),
+            Command::Serve(args) => args.run(keyring, runtime_key, io),
         }
     }
 }
@@ -121,42 +124,9 @@ pub fn init_logging() {
         .init();
 }
 
-/// An instant for people and JSON: RFC 3339 in UTC, `None` for an open end
-/// ([`caio_keyring::OPEN_END`]). Instants outside years -9999..=9999,
-/// which only a hand-made block can hold, are shown as `unix:<seconds>`.
-fn instant(secs: i64) -> Option<String> {
-    if secs == caio_keyring::OPEN_END {
-        return None;
-    }
-    Some(
-        jiff::Timestamp::from_second(secs)
-            .map_or_else(|_| format!("unix:{secs}"), |t| t.to_string()),
-    )
-}
-
-/// Like [`instant`], with `none` for an open end.
-fn instant_or_none(secs: i64) -> String {
-    instant(secs).unwrap_or_else(|| "none".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn instants_are_rfc3339_with_open_ends_as_none() {
-        assert_eq!(instant(0).as_deref(), Some("1970-01-01T00:00:00Z"));
-        assert_eq!(
-            instant(1_800_000_000).as_deref(),
-            Some("2027-01-15T08:00:00Z")
-        );
-        assert_eq!(instant(i64::MAX), None);
-        assert_eq!(instant_or_none(i64::MAX), "none");
-        assert_eq!(
-            instant(i64::MIN).as_deref(),
-            Some("unix:-9223372036854775808")
-        );
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

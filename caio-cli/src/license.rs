@@ -18,14 +18,14 @@ use std::io::{BufWriter, Write as _};
 use std::ops::Range;
 
 use anyhow::{Context as _, bail};
+use caio_keyring::view::instant;
 use caio_verify::{
-    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection,
-    VerifiedLicense, Verifier,
+    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection, VerifiedLicense, Verifier,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::{Io, Outcome, instant};
+use crate::{Io, Outcome};
 
 /// Verify CAIO-v2 licenses.
 ///
@@ -257,12 +257,12 @@ impl Render<'_, '_> {
     }
 }
 
-fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
+pub(crate) fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
     text.parse::<jiff::Timestamp>()
         .map_err(|e| format!("not an RFC 3339 instant such as 2026-07-01T00:00:00Z: {e}"))
 }
 
-fn json_line(
+pub(crate) fn json_line(
     keys: &EffectiveKeyring<'_>,
     result: &Result<VerifiedLicense, Rejection>,
     out: &mut Vec<u8>,

@@ -76,11 +76,58 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Telemetry
+//!
+//! [`Telemetry`] counts verdicts by result (`ok` or the [`Reason::code`]) and by
+//! trusted key (an embedded key's or the runtime key's id, or `none` when no trusted
+//! key was chosen: never a label from the token, so a forged `kid` counts under
+//! `none`), and keeps each key's last success. Counting is a relaxed atomic add: no
+//! lock, no allocation. Build it once from the [`EffectiveKeyring`] you verify with,
+//! and verify through it (or call [`Telemetry::record`] with each verdict):
+//!
+//! ```
+//! # use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+//! # use caio_verify::{Claims, EffectiveKeyring, Options, Telemetry};
+//! # use ed25519_dalek::SigningKey;
+//! # let signing_key = SigningKey::from_bytes(&[7; 32]);
+//! # let raw = signing_key.verifying_key().to_bytes();
+//! # let (not_before, sign_until, not_after) = (1_700_000_000, 1_800_000_000, 1_900_000_000);
+//! # let window = Validity { not_before, sign_until, not_after };
+//! # let key = TrustedKey::ed25519(KeyId::new("caio-2026-01")?, &raw, window)?;
+//! # let claims = Claims::new(key.fingerprint(), "lic-1", "ACME Corp", 1_750_000_000);
+//! # let token = claims.sign(&signing_key);
+//! # let keyring = Keyring::new(1, Channel::Production, RuntimeOverride::Deny, vec![key], vec![])?;
+//! // In a product: `let keys = KEYRING.with_runtime_key(text.as_deref());`
+//! let keys = EffectiveKeyring::embedded_only(Ok(&keyring));
+//! let telemetry = Telemetry::new(&keys); // every (result, key) pair at 0
+//!
+//! let verifier = keys.verifier(Options::at(1_760_000_000));
+//! assert!(telemetry.verify(&verifier, &token).is_ok());
+//! assert!(telemetry.verify(&verifier, "not a license").is_err());
+//!
+//! let snapshot = telemetry.snapshot();
+//! let count = |result: &str, key: &str| {
+//!     snapshot.verifications.iter()
+//!         .find(|c| c.result == result && c.key_label() == key)
+//!         .map(|c| c.count)
+//! };
+//! assert_eq!(count("ok", "caio-2026-01"), Some(1));
+//! assert_eq!(count("bad_prefix", "none"), Some(1));
+//! assert_eq!(snapshot.keys[0].last_success, Some(1_760_000_000));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With the optional feature `metrics`, `Arc::new(telemetry).register(&mut registry)`
+//! exposes the same counters in a `prometheus-client` registry (metric names in
+//! `docs/telemetry.md`); without it this crate links no metrics library.
+//!
 //! # Dependencies
 //!
 //! This crate is the lean verifier and nothing else: no TOML, PEM or command-line
 //! parser, no archive, HTTP or async code (a test holds it to that with `cargo tree`).
-//! The artifact gate is the `caio-gate` crate; the `caio-verify` command is `caio-cli`.
+//! The artifact gate is the `caio-gate` crate; the `caio-verify` command is `caio-cli`,
+//! whose `serve` is the HTTP status server. The one optional dependency is
+//! `prometheus-client`, behind the `metrics` feature (off by default).
 //!
 //! # Non-goals
 //!
@@ -99,6 +146,7 @@ pub mod endorsement;
 mod json;
 pub mod license;
 pub mod runtime;
+pub mod telemetry;
 pub mod verify;
 
 pub use caio_keyring::{self, Fingerprint, KeyId, Keyring, TrustedKey, block::DecodeError};
@@ -107,6 +155,5 @@ pub use embedded::EmbeddedKeyring;
 pub use endorsement::{Endorsement, EndorsementError};
 pub use license::Claims;
 pub use runtime::{EffectiveKeyring, KeySource, RuntimeKey, RuntimeKeyError};
-pub use verify::{
-    DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerifiedLicense, Verifier,
-};
+pub use telemetry::{Snapshot, Telemetry};
+pub use verify::{DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerifiedLicense, Verifier};

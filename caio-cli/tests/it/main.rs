@@ -12,6 +12,7 @@ mod hygiene;
 mod licenses;
 mod patch;
 mod rebuild;
+mod serve;
 mod support;
 
 use std::path::PathBuf;
@@ -46,13 +47,7 @@ pub const NOT_AFTER: &str = "2027-06-01T00:00:00Z";
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let base = support::workspace_root().join("target").join("it-verifier");
-        std::fs::create_dir_all(&base).expect("target dir");
-        let dir = tempfile::Builder::new()
-            .prefix("fixture-")
-            .tempdir_in(&base)
-            .expect("tempdir")
-            .keep();
+        let dir = support::kept_dir(support::AREA, "fixture-");
         let active = openssl_keygen(&dir, "active");
         let stranger = openssl_keygen(&dir, "stranger");
         let revoked = openssl_keygen(&dir, "revoked");
