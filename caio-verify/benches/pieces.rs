@@ -42,7 +42,12 @@ fn claims(keyring: &Keyring) -> Claims {
         exp: Some(1_850_000_000),
         features: Some(vec!["pro".into(), "sso".into()]),
         seats: Some(25),
-        ..Claims::new(keyring.keys()[0].fingerprint(), "L-000001", "ACME Corp", 1_750_000_000)
+        ..Claims::new(
+            keyring.keys()[0].fingerprint(),
+            "L-000001",
+            "ACME Corp",
+            1_750_000_000,
+        )
     }
 }
 

@@ -6,6 +6,7 @@
 //! `caio-keyring` model and never re-parse the manifest themselves.
 
 mod bench;
+mod dev;
 mod fsutil;
 mod keygen;
 mod keys;
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     // Takes its help from the doc of `BenchArgs`.
     Bench(bench::BenchArgs),
+    // Takes its help from the doc of `DevArgs`.
+    Dev(dev::DevArgs),
     // Takes its help from the doc of `KeygenArgs`.
     Keygen(keygen::KeygenArgs),
     /// Inspect and edit keys/keyring.toml: list, check, timeline, add, rotate, retire,
@@ -43,6 +46,7 @@ enum Command {
     // Take their help from the docs of their `Args` structs.
     Release(release::ReleaseArgs),
     VerifyArtifact(verify_artifact::VerifyArtifactArgs),
+    VerifyStatement(release::VerifyStatementArgs),
 }
 
 /// How a command that ran to the end turned out; `main` maps it to the exit code.
@@ -55,10 +59,12 @@ fn main() -> ExitCode {
     };
     caio_cli::exit::finish(match cli.command {
         Command::Bench(args) => args.run(),
+        Command::Dev(args) => args.run(),
         Command::Keygen(args) => args.run(),
         Command::Keys(args) => args.run(),
         Command::License(args) => args.run(),
         Command::Release(args) => args.run(),
         Command::VerifyArtifact(args) => args.run(),
+        Command::VerifyStatement(args) => args.run(),
     })
 }

@@ -20,30 +20,40 @@
 //!    `caio-verify` is run (`keyring --json`) and its runtime view must equal the
 //!    manifest's keyring.
 //! 5. [`dist`]: the binaries, `SHA256SUMS` and `release.intoto.json`
-//!    ([`statement`]) into the output directory.
+//!    ([`statement`]) into the output directory; with `--sign KEY`, also
+//!    `release.intoto.jsonl`, the statement in a DSSE envelope signed by the release
+//!    key ([`dsse`]), which may not be a key of the keyring (it is opened, and refused,
+//!    before the build).
 //!
-//! Not here: signing the statement (a release pipeline signs `release.intoto.json`
-//! with its own identity, e.g. Sigstore), publishing, or archives and images (the
-//! product's packaging; `verify-artifact` gates those).
+//! Not here: publishing, or archives and images (the product's packaging;
+//! `verify-artifact` gates those). A shell that still exports a development
+//! `CAIO_KEYRING` (`cargo xtask dev init`) earns a warning first.
 
 mod build;
 mod dist;
+mod dsse;
 mod provenance;
 mod statement;
+mod wheel;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use caio_gate::{Gate, GateOptions, Limits, Status, keyring_json};
+use caio_gate::{Gate, GateOptions, Limits, Status};
 use caio_keyring::manifest::Manifest;
+use caio_keyring::view::KeyringView;
 use caio_keyring::{Channel, RuntimeOverride};
+use caio_verify::KeySource;
 use clap::Args;
+use serde::Deserialize as _;
 use xshell::{Shell, cmd};
 
 use caio_gate::GithubEnv;
 
+pub use self::dsse::VerifyStatementArgs;
+use crate::signer::{KeyArg, Signer};
 use crate::verify_artifact;
-use crate::{Outcome, keys, workspace};
+use crate::{Outcome, dev, keys, workspace};
 
 /// Build, gate and package the release binaries into dist/.
 ///
@@ -53,10 +63,11 @@ use crate::{Outcome, keys, workspace};
 /// gates each one against the manifest, checks that each built caio-verify reports the
 /// manifest's keyring at run time (`keyring --json`), then writes to DIR: the binaries,
 /// SHA256SUMS (`sha256sum -c` format) and release.intoto.json (an in-toto Statement v1
-/// with the keyring, the git commit, rustc and the target). See docs/release.md.
+/// with the keyring, the git commit, rustc and the target); with --sign, also
+/// release.intoto.jsonl (the statement in a signed DSSE envelope). See docs/release.md.
 ///
 /// DIR must be missing, empty, or hold only a previous release's files (the names in
-/// its SHA256SUMS, SHA256SUMS and release.intoto.json), which are replaced; any other
+/// its SHA256SUMS, SHA256SUMS, release.intoto.json and .jsonl), which are replaced; any other
 /// file there is an error, so nothing but a release is ever deleted.
 ///
 /// Exit 0 when the release was written; 1 when a check failed (the manifest, the
@@ -75,6 +86,16 @@ pub struct ReleaseArgs {
     /// Release a development-channel keyring, or one with runtime_override = "allow"
     #[arg(long)]
     allow_development: bool,
+
+    /// Also write release.intoto.jsonl: the statement in a DSSE envelope signed with KEY,
+    /// a release key (PKCS#8 PEM file or pkcs11: URI, as `license issue --key` takes),
+    /// never a key of the keyring. Check it with `cargo xtask verify-statement`.
+    #[arg(long, value_name = "KEY")]
+    sign: Option<KeyArg>,
+
+    /// Do not build the Python wheel (caio_verify, with maturin)
+    #[arg(long)]
+    no_wheel: bool,
 }
 
 impl ReleaseArgs {
@@ -85,6 +106,7 @@ impl ReleaseArgs {
         let sh = Shell::new()?;
         sh.change_dir(&root);
 
+        dev::warn_if_a_development_keyring_is_exported();
         eprintln!("release: checking the manifest (cargo xtask keys check)");
         if keys::check_now()? == Outcome::Failure {
             eprintln!("error: release stopped: `cargo xtask keys check` failed");
@@ -105,6 +127,13 @@ impl ReleaseArgs {
             return Ok(Outcome::Failure);
         }
         // Refused before the build, which takes minutes.
+        let signer = match &self.sign {
+            Some(key) => match release_signer(key, &manifest)? {
+                Some(signer) => Some(signer),
+                None => return Ok(Outcome::Failure),
+            },
+            None => None,
+        };
         let previous = dist::prepare(&out)?;
         // Before anything is written: a release directory inside the tree is not a change.
         let git_commit = provenance::git_commit(&sh);
@@ -127,10 +156,21 @@ impl ReleaseArgs {
             return Ok(Outcome::Failure);
         }
 
+        // The packages: built after the binaries, gated with them, before anything is written.
+        let wheel = if self.no_wheel {
+            None
+        } else {
+            let epoch = wheel::source_date_epoch(&sh)?;
+            eprintln!("release: building the Python wheel ({})", wheel::CRATE_DIR);
+            Some(wheel::build(&sh, &metadata, self.target.as_deref(), epoch)?)
+        };
+        let mut artifacts: Vec<PathBuf> = built.binaries.iter().map(|b| b.path.clone()).collect();
+        artifacts.extend(wheel.iter().map(|w| w.path.clone()));
+
         let options = GateOptions {
             allow_development: self.allow_development,
         };
-        if !gate(&built.binaries, &manifest, &label, options)? {
+        if !gate(&artifacts, &manifest, &label, options)? {
             return Ok(Outcome::Failure);
         }
         for binary in built.binaries.iter().filter(|b| b.is_caio_verify()) {
@@ -151,9 +191,19 @@ impl ReleaseArgs {
             rustc,
             target,
         };
-        let subjects = dist::copy_binaries(&out, &previous, &built.binaries)?;
+        let mut subjects = dist::copy_binaries(&out, &previous, &built.binaries)?;
+        if let Some(wheel) = &wheel {
+            subjects.push(dist::copy_artifact(&out, &wheel.path, &wheel.name, 0o644)?);
+        }
         let statement = statement::Statement::new(subjects.clone(), manifest.keyring(), build)?;
-        let written = dist::write_listings(&out, &subjects, &statement)?;
+        let envelope = match &signer {
+            Some(signer) => {
+                let payload = statement.to_json()?;
+                Some(dsse::Envelope::sign(payload.as_bytes(), signer)?.to_line()?)
+            }
+            None => None,
+        };
+        let written = dist::write_listings(&out, &subjects, &statement, envelope.as_deref())?;
         eprintln!(
             "release: wrote {} ({}) for keyring {} (serial {})",
             out.display(),
@@ -163,6 +213,32 @@ impl ReleaseArgs {
         );
         Ok(Outcome::Success)
     }
+}
+
+/// Opens the release signing key; refuses (on stderr, returning `None`) a key that the
+/// released keyring or keys/keyring.toml lists, revoked or not: a license key signs
+/// licenses only, and a release key never verifies a license.
+fn release_signer(key: &KeyArg, manifest: &Manifest) -> Result<Option<Signer>> {
+    let signer = Signer::open(key)?;
+    let fingerprint = signer.fingerprint();
+    let workspace_keys = Manifest::load(&workspace::root().join("keys").join("keyring.toml")).ok();
+    for listed in std::iter::once(manifest).chain(workspace_keys.as_ref()) {
+        if let Some(entry) = listed.keys().iter().find(|k| k.fingerprint == fingerprint) {
+            eprintln!(
+                "error: release stopped: --sign {}: {}:{}: key {:?} has this fingerprint                  ({fingerprint}); that is a license key, and the release statement must be                  signed with a separate release key (docs/release.md)",
+                signer.name(),
+                listed.path().display(),
+                entry.line,
+                entry.id.as_str()
+            );
+            return Ok(None);
+        }
+    }
+    eprintln!(
+        "release: the statement will be signed by {fingerprint} ({})",
+        signer.name()
+    );
+    Ok(Some(signer))
 }
 
 /// `1 binary`, `2 binaries`.
@@ -183,20 +259,14 @@ fn development(manifest: &Manifest) -> Option<String> {
     (!why.is_empty()).then(|| why.join(", "))
 }
 
-/// The fingerprint gate on every built binary, in process, reported on stderr (with
+/// The fingerprint gate on every built artifact (binaries, wheel, image), in process, reported on stderr (with
 /// GitHub annotations and summary where asked); true when all pass.
-fn gate(
-    binaries: &[build::Binary],
-    manifest: &Manifest,
-    label: &str,
-    options: GateOptions,
-) -> Result<bool> {
+fn gate(paths: &[PathBuf], manifest: &Manifest, label: &str, options: GateOptions) -> Result<bool> {
     eprintln!(
         "release: gating {} against {label}",
-        plural(binaries.len(), "binary", "binaries")
+        plural(paths.len(), "artifact", "artifacts")
     );
-    let paths: Vec<PathBuf> = binaries.iter().map(|b| b.path.clone()).collect();
-    let report = Gate::against(manifest.keyring(), label, options).run(&paths, &Limits::default());
+    let report = Gate::against(manifest.keyring(), label, options).run(paths, &Limits::default());
     // The product is `dist/`: the report and its warnings both go to stderr.
     let (mut report_to, mut warnings_to) = (std::io::stderr(), std::io::stderr());
     caio_cli::check::emit(
@@ -209,10 +279,10 @@ fn gate(
     match report.status() {
         Status::Pass => Ok(true),
         Status::Fail => {
-            eprintln!("error: release stopped: a built binary failed the gate");
+            eprintln!("error: release stopped: a built artifact failed the gate");
             Ok(false)
         }
-        Status::Error => bail!("a built binary could not be examined"),
+        Status::Error => bail!("a built artifact could not be examined"),
     }
 }
 
@@ -240,81 +310,91 @@ fn runtime_view_matches(
             String::from_utf8_lossy(&output.stderr).trim()
         )
     })?;
-    let expected = keyring_json(manifest.keyring());
-    let fingerprint = |v: &serde_json::Value| v["fingerprint"].as_str().unwrap_or("?").to_owned();
-    if output.status.success() && restrict_to(&expected, &shown) == expected {
+    let expected = KeyringView::of(manifest.keyring());
+    if output.status.success() && runtime_keyring(&shown).as_ref() == Some(&expected) {
         eprintln!(
             "release: {} keyring --json: {} (the manifest's keyring)",
             exe.display(),
-            fingerprint(&expected)
+            expected.summary.fingerprint
         );
         return Ok(true);
     }
     eprintln!(
-        "error: {} reports keyring {} at run time, but {label} is {}:\n  run time: {shown}\n  manifest: {expected}",
+        "error: {} reports keyring {} at run time, but {label} is {}:\n  run time: {shown}\n  manifest: {}",
         exe.display(),
-        fingerprint(&shown),
-        fingerprint(&expected)
+        shown["fingerprint"].as_str().unwrap_or("?"),
+        expected.summary.fingerprint,
+        serde_json::to_string(&expected)?
     );
     Ok(false)
 }
 
-/// `value` with only the object fields that `shape` has, at every level: what the
-/// runtime shows beyond the keyring's own facts (a key's `source`) is not compared.
-/// Arrays keep every element, so an extra key (a runtime key) still differs.
-fn restrict_to(shape: &serde_json::Value, value: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match (shape, value) {
-        (Value::Object(shape), Value::Object(value)) => Value::Object(
-            value
-                .iter()
-                .filter_map(|(k, v)| shape.get(k).map(|s| (k.clone(), restrict_to(s, v))))
-                .collect(),
-        ),
-        (Value::Array(shape), Value::Array(value)) => Value::Array(
-            value
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    shape
-                        .get(i)
-                        .map_or_else(|| v.clone(), |s| restrict_to(s, v))
-                })
-                .collect(),
-        ),
-        _ => value.clone(),
+/// What `keyring --json` shows, as the keyring's own view: an embedded key's `source`
+/// is left aside (the manifest's view has none), and a runtime key stays an extra key,
+/// so it differs. `None` when the JSON is not a keyring (a corrupt block's report, a
+/// key without a window end).
+fn runtime_keyring(shown: &serde_json::Value) -> Option<KeyringView> {
+    let mut view = KeyringView::deserialize(shown).ok()?;
+    for key in &mut view.keys {
+        if key.source.as_deref() == Some(KeySource::Embedded.name()) {
+            key.source = None;
+        }
     }
+    Some(view)
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use caio_keyring::{OPEN_END, Validity};
+    use serde_json::{Value, json};
+    use test_support::keyring::one_key_in;
 
     use super::*;
 
     #[test]
     fn the_runtime_view_is_compared_on_the_keyrings_own_fields() {
-        let expected =
-            json!({"fingerprint": "sha256:aa", "keys": [{"id": "a", "not_after": null}]});
-        let check = |shown: serde_json::Value, equal: bool| {
-            assert_eq!(restrict_to(&expected, &shown) == expected, equal, "{shown}");
+        let window = Validity {
+            not_before: 1_800_000_000,
+            sign_until: OPEN_END,
+            not_after: OPEN_END,
         };
+        let keyring = one_key_in([1; 32], "a", window);
+        let expected = KeyringView::of(&keyring);
+        let check = |edit: &dyn Fn(&mut Value), equal: bool| {
+            let mut shown = serde_json::to_value(&expected).unwrap();
+            edit(&mut shown);
+            let same = runtime_keyring(&shown).as_ref() == Some(&expected);
+            assert_eq!(same, equal, "{shown}");
+        };
+        check(&|_| {}, true);
         check(
-            json!({"fingerprint": "sha256:aa", "keys": [{"id": "a", "not_after": null, "source": "embedded"}], "x": 1}),
+            &|v| {
+                v["keys"][0]["source"] = "embedded".into();
+                v["x"] = 1.into();
+            },
             true,
         );
+        check(&|v| v["keys"][0]["source"] = "runtime".into(), false);
         check(
-            json!({"fingerprint": "sha256:aa", "keys": [{"id": "a", "not_after": null}, {"id": "r", "source": "runtime"}]}),
+            &|v| {
+                let mut runtime = v["keys"][0].clone();
+                runtime["source"] = "runtime".into();
+                runtime["endorsed_by"] = Value::Null;
+                v["keys"].as_array_mut().unwrap().push(runtime);
+            },
             false,
         );
         check(
-            json!({"fingerprint": "sha256:aa", "keys": [{"id": "a"}]}),
+            &|v| {
+                v["keys"][0].as_object_mut().unwrap().remove("not_after");
+            },
             false,
         );
+        check(&|v| v["fingerprint"] = "sha256:bb".into(), false);
+        check(&|v| v["keys"] = json!([]), false);
         check(
-            json!({"fingerprint": "sha256:bb", "keys": [{"id": "a", "not_after": null}]}),
+            &|v| *v = json!({"reason": "keyring_corrupt", "detail": "x"}),
             false,
         );
-        check(json!({"fingerprint": "sha256:aa", "keys": []}), false);
     }
 }

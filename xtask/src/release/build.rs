@@ -132,17 +132,7 @@ pub fn build(
     target: Option<&str>,
 ) -> Result<Built> {
     let args = build_args(plan, target);
-    let rustflags = rustflags(
-        with_backend_flags(inherited_rustflags(), target),
-        &[
-            (cargo_home()?, "/cargo"),
-            (metadata.workspace_root.clone().into_std_path_buf(), "/caio"),
-            (
-                metadata.target_directory.clone().into_std_path_buf(),
-                "/target",
-            ),
-        ],
-    )?;
+    let rustflags = release_rustflags(metadata, target)?;
     let stdout = cmd!(sh, "{cargo} build {args...}")
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
         .quiet()
@@ -154,6 +144,23 @@ pub fn build(
         .map(|p| (p.id.repr.as_str(), p.name.as_str()))
         .collect();
     Ok(match_plan(plan, reported_binaries(&stdout, &names)?))
+}
+
+/// The `CARGO_ENCODED_RUSTFLAGS` of a release build for `target` (the host when `None`):
+/// the inherited flags, the curve25519-dalek backend cfg and the path remaps. The wheel
+/// build (`wheel.rs`) uses them too, so the extension module is as reproducible.
+pub fn release_rustflags(metadata: &Metadata, target: Option<&str>) -> Result<String> {
+    rustflags(
+        with_backend_flags(inherited_rustflags(), target),
+        &[
+            (cargo_home()?, "/cargo"),
+            (metadata.workspace_root.clone().into_std_path_buf(), "/caio"),
+            (
+                metadata.target_directory.clone().into_std_path_buf(),
+                "/target",
+            ),
+        ],
+    )
 }
 
 /// Every executable of a workspace package (`names`: package id to name) that cargo's

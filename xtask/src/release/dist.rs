@@ -1,13 +1,15 @@
 //! The release directory (`dist/`): what may be in it before a release, and writing one.
 //!
 //! A release writes the binaries (mode 0755), `SHA256SUMS` (`sha256sum` format, one
-//! `<hex>  <name>` line per binary, by name) and `release.intoto.json`; nothing else,
-//! and no timestamp in any of them. The directory must be missing, empty, or hold only
-//! a previous release: the files its `SHA256SUMS` names, `SHA256SUMS` and
-//! `release.intoto.json`. Those are replaced; anything else makes the release stop
+//! `<hex>  <name>` line per binary, by name), `release.intoto.json` and, when signed,
+//! `release.intoto.jsonl` (its DSSE envelope); nothing else, and no timestamp in any of
+//! them. The directory must be missing, empty, or hold only a previous release: the
+//! files its `SHA256SUMS` names, `SHA256SUMS`, `release.intoto.json` and
+//! `release.intoto.jsonl`. Those are replaced; anything else makes the release stop
 //! before building, so it never deletes a file it did not write. Each file is written
-//! through a temporary file and renamed into place, and `SHA256SUMS` and the statement
-//! come last, so an interrupted release never leaves a directory that checks out.
+//! through a temporary file and renamed into place, and the envelope, `SHA256SUMS` and
+//! the statement come last, so an interrupted release never leaves a directory that
+//! checks out. `SHA256SUMS` lists the binaries only: the envelope carries its own proof.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -27,6 +29,9 @@ pub const SUMS: &str = "SHA256SUMS";
 
 /// The release statement.
 pub const STATEMENT: &str = "release.intoto.json";
+
+/// The signed statement (a DSSE envelope, one JSON line), written by `release --sign`.
+pub const ENVELOPE: &str = "release.intoto.jsonl";
 
 /// The files of a previous release found in the directory, to be replaced.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -49,7 +54,7 @@ pub fn prepare(out: &Path) -> Result<Previous> {
         let entry = entry.with_context(|| format!("cannot list {}", out.display()))?;
         names.insert(entry.file_name().to_string_lossy().into_owned());
     }
-    let mut ours: BTreeSet<String> = [SUMS, STATEMENT].map(str::to_owned).into();
+    let mut ours: BTreeSet<String> = [SUMS, STATEMENT, ENVELOPE].map(str::to_owned).into();
     if names.contains(SUMS) {
         let sums = fs::read_to_string(out.join(SUMS))
             .with_context(|| format!("cannot read {}", out.join(SUMS).display()))?;
@@ -98,15 +103,31 @@ pub fn copy_binaries(out: &Path, previous: &Previous, binaries: &[Binary]) -> Re
     Ok(subjects)
 }
 
-/// Writes `SHA256SUMS` and the statement, last; returns every file name written.
+/// Copies one more release file (the wheel, the image archive) from `from` into `out` as
+/// `name`, with permission bits `mode`, after [`copy_binaries`]; returns its subject.
+pub fn copy_artifact(out: &Path, from: &Path, name: &str, mode: u32) -> Result<Subject> {
+    let sha256 = copy_hashed(from, &out.join(name), mode)?;
+    Ok(Subject {
+        name: name.to_owned(),
+        digest: Digest { sha256 },
+    })
+}
+
+/// Writes the envelope (when the release is signed), `SHA256SUMS` and the statement,
+/// last; returns every file name written.
 pub fn write_listings(
     out: &Path,
     subjects: &[Subject],
     statement: &Statement,
+    envelope: Option<&str>,
 ) -> Result<Vec<String>> {
+    let mut names: Vec<String> = subjects.iter().map(|s| s.name.clone()).collect();
+    if let Some(envelope) = envelope {
+        fsutil::write_atomic(&out.join(ENVELOPE), envelope.as_bytes())?;
+        names.push(ENVELOPE.to_owned());
+    }
     fsutil::write_atomic(&out.join(SUMS), sha256sums(subjects).as_bytes())?;
     fsutil::write_atomic(&out.join(STATEMENT), statement.to_json()?.as_bytes())?;
-    let mut names: Vec<String> = subjects.iter().map(|s| s.name.clone()).collect();
     names.extend([SUMS.to_owned(), STATEMENT.to_owned()]);
     Ok(names)
 }
@@ -135,7 +156,7 @@ fn sums_name(line: &str) -> Option<&str> {
 
 fn is_listing(path: &Path) -> bool {
     path.file_name()
-        .is_some_and(|n| n == SUMS || n == STATEMENT)
+        .is_some_and(|n| n == SUMS || n == STATEMENT || n == ENVELOPE)
 }
 
 /// Copies `from` to `to` through a temporary file beside `to`, with permission bits
@@ -220,8 +241,9 @@ mod tests {
 
         fs::write(out.join(SUMS), sha256sums(&[subject("caio-verify", 1)])).unwrap();
         fs::write(out.join(STATEMENT), "{}").unwrap();
+        fs::write(out.join(ENVELOPE), "{}\n").unwrap();
         let previous = prepare(&out).unwrap();
-        assert_eq!(previous.files.len(), 3);
+        assert_eq!(previous.files.len(), 4);
 
         fs::write(out.join("notes.txt"), b"mine").unwrap();
         let error = format!("{:#}", prepare(&out).unwrap_err());

@@ -8,6 +8,8 @@
 
 mod check;
 mod crash;
+mod dev;
+mod dsse;
 mod edit;
 mod endorse;
 mod hostile_manifests;
@@ -19,11 +21,17 @@ mod reissue;
 mod release;
 mod rotation;
 mod show;
+mod wheel;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+pub use test_support::keyring::SeedKey as Key;
+pub use test_support::keys::{fingerprint, openssl_fingerprint, public_pem};
+use test_support::run::capture;
+pub use test_support::run::{Output as Run, path};
+pub use test_support::tokens::{payload_of, unix};
 use xshell::{Shell, cmd};
 
 /// The policy most tests use: the one the workspace ships.
@@ -34,52 +42,12 @@ support_window_days = 365
 runtime_override = \"deny\"
 ";
 
-/// One finished run of a command.
-#[derive(Debug)]
-pub struct Run {
-    /// The exit code (-1 for a signal).
-    pub code: i32,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
-
 /// A temporary directory holding `keys/keyring.toml` and its PEM files.
 pub struct Fixture {
     /// The temporary directory; `keys/` is inside it.
     pub dir: tempfile::TempDir,
     /// A shell whose current directory is `dir`.
     pub sh: Shell,
-}
-
-/// A key of a fixture: its id, the seed its public key is derived from, and the
-/// window lines of its `[[key]]` table.
-pub struct Key<'a> {
-    /// The key's id; its PEM is `<id>.pem`.
-    pub id: &'a str,
-    /// The public key is that of the signing key `[seed; 32]`.
-    pub seed: u8,
-    /// The lines after `fingerprint`: windows and maybe `status`.
-    pub windows: &'a str,
-}
-
-impl Run {
-    /// Asserts the exit code, showing the output when it differs.
-    #[track_caller]
-    pub fn expect(self, code: i32) -> Self {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        assert!(
-            !self.stderr.contains("panicked"),
-            "a panic:\n{}",
-            self.stderr
-        );
-        self
-    }
 }
 
 impl Fixture {
@@ -92,14 +60,7 @@ impl Fixture {
             "# Test keyring. Edit with `cargo xtask keys`.\nversion = 1\nserial = 1 # bumped by every edit\nchannel = \"production\"\n\n",
         );
         text.push_str(policy);
-        for key in keys {
-            std::fs::write(
-                keys_dir.join(format!("{}.pem", key.id)),
-                public_pem(key.seed),
-            )
-            .expect("pem");
-            text.push_str(&key_table(key));
-        }
+        text.push_str(&test_support::keyring::write_seed_keys(&keys_dir, keys));
         std::fs::write(keys_dir.join("keyring.toml"), text).expect("manifest");
         let sh = Shell::new().expect("shell");
         sh.change_dir(dir.path());
@@ -151,21 +112,19 @@ impl Fixture {
         self.xtask_stdin(args, b"")
     }
 
+    /// Runs `xtask` with the arguments of `template` and `values` (see
+    /// [`test_support::run::args`]) on this fixture's keyring.
+    pub fn cmd(&self, template: &str, values: &[&str]) -> Run {
+        self.xtask(&test_support::run::args(template, values))
+    }
+
     /// Runs `xtask ARGS...` on this fixture's keyring with `stdin` as standard input.
     pub fn xtask_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
         let xtask = env!("CARGO_BIN_EXE_xtask");
-        let output = cmd!(self.sh, "{xtask} {args...}")
+        let command = cmd!(self.sh, "{xtask} {args...}")
             .env("CAIO_KEYRING", self.manifest())
-            .stdin(stdin)
-            .ignore_status()
-            .quiet()
-            .output()
-            .expect("xtask runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+            .stdin(stdin);
+        capture(command, "xtask")
     }
 
     /// Every file under the fixture with its bytes and mode: what "unchanged" means.
@@ -190,17 +149,9 @@ impl Fixture {
     pub fn openssl_keypair(&self, name: &str) -> (PathBuf, PathBuf) {
         let dir = self.path().join(name);
         std::fs::create_dir_all(&dir).expect("dir");
-        let (private, public) = (dir.join("private.pem"), dir.join("public.pem"));
-        let sh = &self.sh;
-        cmd!(sh, "openssl genpkey -algorithm ed25519 -out {private}")
-            .quiet()
-            .run()
-            .expect("openssl genpkey");
-        cmd!(sh, "openssl pkey -in {private} -pubout -out {public}")
-            .quiet()
-            .run()
-            .expect("openssl pkey -pubout");
-        (private, public)
+        let key =
+            test_support::keys::openssl_keygen(&dir.join("private.pem"), &dir.join("public.pem"));
+        (key.private, key.public)
     }
 
     /// `keys list --json` at `now`, parsed.
@@ -210,52 +161,6 @@ impl Fixture {
             .expect(0);
         serde_json::from_str(&run.stdout).expect("list --json prints JSON")
     }
-}
-
-/// The `[[key]]` table of `key`, with a comment above it.
-pub fn key_table(key: &Key<'_>) -> String {
-    format!(
-        "\n# key {id}\n[[key]]\nid = \"{id}\"\nalgorithm = \"ed25519\"\npublic_key = \"{id}.pem\"\nfingerprint = \"{fp}\"\n{windows}",
-        id = key.id,
-        fp = fingerprint(key.seed),
-        windows = key.windows
-    )
-}
-
-/// The SPKI PEM of the Ed25519 key with seed `[seed; 32]`.
-pub fn public_pem(seed: u8) -> String {
-    let raw = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
-        .verifying_key()
-        .to_bytes();
-    let mut der = caio_keyring::ED25519_SPKI_PREFIX.to_vec();
-    der.extend_from_slice(&raw);
-    pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &der).expect("pem")
-}
-
-/// The fingerprint of the key with seed `[seed; 32]`.
-pub fn fingerprint(seed: u8) -> String {
-    let raw = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
-        .verifying_key()
-        .to_bytes();
-    caio_keyring::Fingerprint::of_ed25519(&raw).to_string()
-}
-
-/// `sha256:` and the hex SHA-256 of a public key's DER, computed by OpenSSL alone.
-pub fn openssl_fingerprint(sh: &Shell, public_pem: &Path) -> String {
-    let der = cmd!(sh, "openssl pkey -pubin -in {public_pem} -outform DER")
-        .quiet()
-        .output()
-        .expect("openssl pkey -outform DER")
-        .stdout;
-    let digest = cmd!(sh, "openssl dgst -sha256 -r")
-        .stdin(der)
-        .quiet()
-        .read()
-        .expect("openssl dgst");
-    format!(
-        "sha256:{}",
-        digest.split_whitespace().next().expect("digest")
-    )
 }
 
 /// The key with `id` in `keys list --json` output.

@@ -24,27 +24,31 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use xshell::{Shell, cmd};
 
+use test_support::run::capture;
+
+use test_support::run::assert_contains;
+
 use super::{Run, fingerprint, public_pem};
 
-/// The copy, released once by the first test that needs it.
-struct Released {
+/// The copy, released once by the first test that needs it (`wheel.rs` shares it).
+pub(super) struct Released {
     /// Held (an exclusive `flock`) until this test process exits: another `cargo test`
     /// waits rather than syncing, committing or releasing the copy under this one.
     _lock: std::fs::File,
     /// The copy of the workspace.
-    workspace: PathBuf,
+    pub(super) workspace: PathBuf,
     /// Its target directory.
     target: PathBuf,
     /// `HEAD` of the copy when it was released.
     head: String,
     /// The release (`dist/` in the copy).
-    dist: PathBuf,
+    pub(super) dist: PathBuf,
     /// The run of `cargo xtask release`.
-    run: Run,
+    pub(super) run: Run,
 }
 
 /// The shared release.
-fn released() -> &'static Released {
+pub(super) fn released() -> &'static Released {
     static RELEASED: OnceLock<Released> = OnceLock::new();
     RELEASED.get_or_init(|| {
         let base = workspace_root().join("target").join("it-release");
@@ -76,9 +80,12 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
         .expect("dist")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
+    let wheel = wheel_name(&r.dist);
     let expected: BTreeSet<String> = ["SHA256SUMS", "caio-verify", "release.intoto.json"]
         .map(str::to_owned)
-        .into();
+        .into_iter()
+        .chain([wheel.clone()])
+        .collect();
     assert_eq!(files, expected);
     let mode = std::fs::metadata(r.dist.join("caio-verify"))
         .expect("binary")
@@ -93,7 +100,7 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
         .quiet()
         .read()
         .expect("sha256sum -c passes");
-    assert_eq!(checked, "caio-verify: OK");
+    assert_eq!(checked, format!("caio-verify: OK\n{wheel}: OK"));
 
     let statement: Value = serde_json::from_str(
         &std::fs::read_to_string(r.dist.join("release.intoto.json")).expect("statement"),
@@ -108,9 +115,13 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
         statement["predicateType"],
         "https://caio.example/keyring-release/v1"
     );
+    let wheel_bytes = std::fs::read(r.dist.join(&wheel)).expect("wheel");
     assert_eq!(
         statement["subject"],
-        serde_json::json!([{"name": "caio-verify", "digest": {"sha256": hex::encode(Sha256::digest(&binary))}}])
+        serde_json::json!([
+            {"name": "caio-verify", "digest": {"sha256": hex::encode(Sha256::digest(&binary))}},
+            {"name": wheel, "digest": {"sha256": hex::encode(Sha256::digest(&wheel_bytes))}},
+        ])
     );
     let ring = &statement["predicate"]["keyring"];
     assert_eq!(ring["fingerprint"], keyring.fingerprint().to_string());
@@ -167,7 +178,7 @@ fn verify_artifact_passes_the_release_and_fails_a_tampered_copy() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tampered = dir.path().join("caio-verify-tampered");
     let mut bytes = std::fs::read(&released).expect("binary");
-    let at = find_block(&bytes);
+    let (at, _) = test_support::keyring::find_block(&bytes);
     // A byte of the first key's public key: the digest no longer matches.
     bytes[at + 28 + 1 + 16 + 1 + 5] ^= 0x01;
     std::fs::write(&tampered, bytes).expect("tampered copy");
@@ -182,10 +193,10 @@ fn verify_artifact_passes_the_release_and_fails_a_tampered_copy() {
     };
 
     let pass = gate(&[&released], false).expect(0);
-    assert!(pass.stdout.contains("PASS"), "{}", pass.stdout);
+    assert_contains(&pass.stdout, "PASS");
 
     let fail = gate(&[&tampered], false).expect(1);
-    assert!(fail.stdout.contains("corrupt"), "{}", fail.stdout);
+    assert_contains(&fail.stdout, "corrupt");
 
     let both = gate(&[&tampered, &released], true).expect(1);
     let report: Value = serde_json::from_str(&both.stdout).expect("one JSON document");
@@ -271,11 +282,11 @@ fn verify_artifact_prints_what_caio_verify_check_prints() {
 fn verify_artifact_without_a_path_is_a_usage_error() {
     let fixture = super::Fixture::one_key();
     let run = fixture.xtask(&["verify-artifact"]).expect(2);
-    assert!(run.stderr.contains("PATH"), "{}", run.stderr);
+    assert_contains(&run.stderr, "PATH");
     let run = fixture
         .xtask(&["verify-artifact", "no-such-file"])
         .expect(2);
-    assert!(run.stdout.contains("unreadable"), "{}", run.stdout);
+    assert_contains(&run.stdout, "unreadable");
 }
 
 #[test]
@@ -296,11 +307,7 @@ fn release_refuses_a_development_keyring_unless_allowed() {
         &env,
     )
     .expect(1);
-    assert!(
-        refused.stderr.contains("development keyring"),
-        "{}",
-        refused.stderr
-    );
+    assert_contains(&refused.stderr, "development keyring");
     assert!(!out.exists(), "nothing written");
 
     // An untracked file makes the checkout dirty, and the statement says so.
@@ -314,7 +321,7 @@ fn release_refuses_a_development_keyring_unless_allowed() {
     );
     std::fs::remove_file(&scratch).expect("scratch");
     let allowed = allowed.expect(0);
-    assert!(allowed.stderr.contains("PASS"), "{}", allowed.stderr);
+    assert_contains(&allowed.stderr, "PASS");
     let statement: Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("release.intoto.json")).expect("statement"),
     )
@@ -356,12 +363,28 @@ fn release_never_deletes_files_it_did_not_write() {
         &[],
     )
     .expect(2);
-    assert!(run.stderr.contains("notes.txt"), "{}", run.stderr);
+    assert_contains(&run.stderr, "notes.txt");
     assert!(
         !run.stderr.contains("Compiling caio-verify"),
         "refused before building"
     );
     assert_eq!(std::fs::read(&notes).expect("notes"), b"keep me");
+}
+
+/// The name of the one wheel in `dist`.
+pub(super) fn wheel_name(dist: &Path) -> String {
+    let wheels: Vec<String> = std::fs::read_dir(dist)
+        .expect("dist")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("caio_verify-") && n.ends_with(".whl"))
+        .collect();
+    assert_eq!(
+        wheels.len(),
+        1,
+        "one wheel in {}: {wheels:?}",
+        dist.display()
+    );
+    wheels.into_iter().next().expect("one wheel")
 }
 
 /// The real workspace root.
@@ -388,37 +411,27 @@ fn cargo_xtask(
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .quiet()
-        .ignore_status();
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    // The copy has no target/ci-tools: the maturin `.ci/run` installed serves it too.
+    let maturin = workspace_root().join("target/ci-tools/maturin/bin/maturin");
+    if std::env::var_os("MATURIN").is_none() && maturin.is_file() {
+        command = command.env("MATURIN", maturin);
+    }
     for (key, value) in env {
         command = command.env(key, value);
     }
-    let output = command.output().expect("cargo runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    capture(command, "cargo")
 }
 
 /// The xtask under test (not the copy's), with `CAIO_KEYRING=manifest`.
 fn xtask(manifest: &Path, args: &[&std::ffi::OsStr]) -> Run {
     let sh = Shell::new().expect("shell");
     let exe = env!("CARGO_BIN_EXE_xtask");
-    let output = cmd!(sh, "{exe} {args...}")
+    let command = cmd!(sh, "{exe} {args...}")
         .env("CAIO_KEYRING", manifest)
         .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .quiet()
-        .ignore_status()
-        .output()
-        .expect("xtask runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .env_remove("GITHUB_STEP_SUMMARY");
+    capture(command, "xtask")
 }
 
 fn path_str(path: &Path) -> &str {
@@ -531,17 +544,4 @@ fn write_if_changed(path: &Path, bytes: &[u8]) {
     }
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, bytes).expect("write");
-}
-
-/// The offset of the one keyring block in `bytes`.
-fn find_block(bytes: &[u8]) -> usize {
-    let needle = caio_keyring::block::scan_prefix();
-    let hits: Vec<usize> = bytes
-        .windows(needle.len())
-        .enumerate()
-        .filter(|(_, w)| *w == needle)
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(hits.len(), 1, "one block in the release binary: {hits:?}");
-    hits[0]
 }
