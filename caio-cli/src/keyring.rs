@@ -325,24 +325,12 @@ mod tests {
         let embedded = &keyring.keys()[0];
         assert_eq!(v["keys"][0]["source"], "embedded");
         assert_eq!(v["keys"][0].get("endorsed_by"), None);
+        // Every field of the runtime key is pinned by `json_is_unchanged_on_the_wire`.
+        assert_eq!(v["keys"][1]["source"], "runtime");
+        assert_eq!(v["keys"][1]["endorsed_by"]["id"], "caio-test");
         assert_eq!(
-            v["keys"][1],
-            json!({
-                "id": "caio-next",
-                "algorithm": "ed25519",
-                "fingerprint": Fingerprint::of_ed25519(
-                    &SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes()
-                ).to_string(),
-                "not_before": "2027-01-15T08:00:00Z",
-                "sign_until": "2030-03-17T17:46:40Z",
-                "not_after": "2033-05-18T03:33:20Z",
-                "source": "runtime",
-                "endorsed_by": {
-                    "id": "caio-test",
-                    "fingerprint": embedded.fingerprint().to_string(),
-                    "iat": "2025-06-15T15:06:40Z",
-                },
-            })
+            v["keys"][1]["endorsed_by"]["fingerprint"],
+            embedded.fingerprint().to_string()
         );
         // The keyring fingerprint is still the embedded block's.
         assert_eq!(v["fingerprint"], keyring.fingerprint().to_string());

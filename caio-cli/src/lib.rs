@@ -66,6 +66,19 @@ pub struct Io<'a> {
     pub stderr: &'a mut dyn Write,
 }
 
+impl Io<'_> {
+    /// Runs `run` with the process's own streams: stdin and stdout locked, stderr.
+    pub fn with_process_streams<T>(run: impl FnOnce(&mut Io<'_>) -> T) -> T {
+        let (mut stdin, mut stdout, mut stderr) =
+            (io::stdin().lock(), io::stdout().lock(), io::stderr());
+        run(&mut Io {
+            stdin: &mut stdin,
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+        })
+    }
+}
+
 /// How a command that ran to the end turned out: `caio-verify`'s and `cargo xtask`'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

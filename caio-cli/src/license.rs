@@ -318,11 +318,10 @@ fn human_line(result: &Result<VerifiedLicense, Rejection>, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine as _;
-    use caio_keyring::{Channel, KeyId, RuntimeOverride, TrustedKey, Validity};
-    use caio_verify::license::BASE64URL;
+    use caio_keyring::RuntimeOverride;
+    use caio_verify::Claims;
     use clap::Parser as _;
-    use ed25519_dalek::{Signer as _, SigningKey};
+    use test_support::keyring::WINDOW;
 
     use super::*;
     use crate::{Cli, RuntimeKeyVar};
@@ -332,31 +331,18 @@ mod tests {
     const SECRET: [u8; 32] = [5; 32];
 
     fn keyring() -> Keyring {
-        let raw = SigningKey::from_bytes(&SECRET).verifying_key().to_bytes();
-        let window = Validity {
-            not_before: 1_700_000_000,
-            sign_until: 1_800_000_000,
-            not_after: 1_900_000_000,
-        };
-        let key = TrustedKey::ed25519(KeyId::new("caio-test").unwrap(), &raw, window).unwrap();
-        Keyring::new(
-            3,
-            Channel::Production,
-            RuntimeOverride::Deny,
-            vec![key],
-            vec![],
-        )
-        .unwrap()
+        let key = test_support::keyring::trusted_key(SECRET, "caio-test", WINDOW);
+        test_support::keyring::with_keys(3, RuntimeOverride::Deny, vec![key])
     }
 
     fn token(exp: i64) -> String {
         let kid = keyring().keys()[0].fingerprint();
-        let payload = format!(
-            r#"{{"kid":"{kid}","lid":"L-1","sub":"ACME","iat":1750000000,"exp":{exp},"seats":3}}"#
-        );
-        let input = format!("CAIO-v2.{}", BASE64URL.encode(payload));
-        let signature = SigningKey::from_bytes(&SECRET).sign(input.as_bytes());
-        format!("{input}.{}", BASE64URL.encode(signature.to_bytes()))
+        let claims = Claims {
+            exp: Some(exp),
+            seats: Some(3),
+            ..Claims::new(kid, "L-1", "ACME", 1_750_000_000)
+        };
+        claims.sign(&test_support::keyring::signing_key(SECRET))
     }
 
     /// Runs `caio-verify ARGS` with `stdin`; returns the outcome (or error text) and stdout.

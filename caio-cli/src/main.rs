@@ -8,7 +8,6 @@
 //! verifying; nothing here decides a
 //! verdict.
 
-use std::io;
 use std::process::ExitCode;
 
 /// The keyring of the workspace this binary was built in (or of `CAIO_KEYRING`), in the
@@ -24,13 +23,8 @@ fn main() -> ExitCode {
     caio_cli::init_logging();
     // Read once, here; the file it may name is read only if the embedded policy allows.
     let runtime_key = caio_cli::RuntimeKeyVar::from_env();
-    let mut stdin = io::stdin().lock();
-    let mut stdout = io::stdout().lock();
-    let mut stderr = io::stderr();
-    let mut io = caio_cli::Io {
-        stdin: &mut stdin,
-        stdout: &mut stdout,
-        stderr: &mut stderr,
-    };
-    caio_cli::exit::finish(cli.run(KEYRING.keyring(), &runtime_key, &mut io))
+    let result = caio_cli::Io::with_process_streams(|io| {
+        cli.run(KEYRING.keyring(), &runtime_key, io)
+    });
+    caio_cli::exit::finish(result)
 }

@@ -79,6 +79,19 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Tighter bounds for fuzzing: the `artifact` fuzz target and its corpus replay in
+    /// the tests use these, so that one input costs little and the two agree on what a
+    /// limit error is.
+    pub fn fuzzing() -> Self {
+        Self {
+            max_depth: 4,
+            max_unpacked_bytes: 64 << 20,
+            max_entries: 10_000,
+            max_spill_bytes: 16 << 20,
+            ..Self::default()
+        }
+    }
+
     /// The bytes read after a hit: [`Limits::max_block_len`], at most the format's
     /// bound, and at least the magic and length field so a length can be read.
     pub(crate) fn block_window(&self) -> usize {

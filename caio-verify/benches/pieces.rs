@@ -10,7 +10,7 @@
 
 use std::hint::black_box;
 
-use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+use caio_keyring::Keyring;
 use caio_verify::{Claims, Fingerprint, Options, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
@@ -19,22 +19,7 @@ const SECRET: [u8; 32] = [9; 32];
 const NOW: i64 = 1_760_000_000;
 
 fn keyring() -> Keyring {
-    let raw = SigningKey::from_bytes(&SECRET).verifying_key().to_bytes();
-    let window = Validity {
-        not_before: 1_700_000_000,
-        sign_until: 1_800_000_000,
-        not_after: 1_900_000_000,
-    };
-    let key =
-        TrustedKey::ed25519(KeyId::new("caio-bench").expect("id"), &raw, window).expect("key");
-    Keyring::new(
-        1,
-        Channel::Production,
-        RuntimeOverride::Deny,
-        vec![key],
-        vec![],
-    )
-    .expect("keyring")
+    test_support::keyring::one_key(SECRET, "caio-bench")
 }
 
 fn claims(keyring: &Keyring) -> Claims {

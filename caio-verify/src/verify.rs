@@ -137,6 +137,14 @@ pub struct Rejection {
     pub signed_payload: Option<Box<Map<String, Value>>>,
 }
 
+impl Rejection {
+    /// The license id of a payload whose signature verified (see
+    /// [`signed_payload`](Self::signed_payload)), for a report that names the license.
+    pub fn signed_lid(&self) -> Option<&str> {
+        self.signed_payload.as_ref()?.get("lid")?.as_str()
+    }
+}
+
 /// The stable reasons a license is rejected. [`Reason::code`] is the machine name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

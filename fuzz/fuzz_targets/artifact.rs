@@ -4,17 +4,11 @@
 
 use std::path::Path;
 
-use caio_verify::artifact::{Inspector, Limits};
+use caio_gate::{Inspector, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_depth: 4,
-        max_unpacked_bytes: 64 << 20,
-        max_entries: 10_000,
-        max_spill_bytes: 16 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits::fuzzing();
     let mut inspector = Inspector::new(limits);
     let inspection = inspector.inspect_reader(Path::new("fuzz.bin"), &mut &data[..]);
     assert!(inspection.findings.len() <= limits.max_findings);

@@ -5,7 +5,6 @@
 //! check`: this module only picks the manifest (`keys/keyring.toml`, or `CAIO_KEYRING`)
 //! and names it relative to the workspace root. It decides no verdict.
 
-use std::io;
 use std::path::Path;
 
 use anyhow::Result;
@@ -50,15 +49,10 @@ impl VerifyArtifactArgs {
     pub fn run(self) -> Result<Outcome> {
         let path = workspace::manifest_path();
         let label = manifest_label(&path);
-        let (mut stdin, mut stdout, mut stderr) =
-            (io::stdin().lock(), io::stdout().lock(), io::stderr());
-        let mut io = Io {
-            stdin: &mut stdin,
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-        };
-        self.gate
-            .run(&path, label, &GithubEnv::from_process(), &mut io)
+        Io::with_process_streams(|io| {
+            self.gate
+                .run(&path, label, &GithubEnv::from_process(), io)
+        })
     }
 }
 

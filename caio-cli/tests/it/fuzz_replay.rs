@@ -109,13 +109,7 @@ fn manifest_corpus_never_panics_and_accepted_manifests_round_trip() {
 #[test]
 fn artifact_corpus_is_inspected_within_limits() {
     use caio_gate::{Inspector, Limits};
-    let limits = Limits {
-        max_depth: 4,
-        max_unpacked_bytes: 64 << 20,
-        max_entries: 10_000,
-        max_spill_bytes: 16 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits::fuzzing();
     let mut found = 0;
     for (_, data) in corpus("artifact") {
         let mut inspector = Inspector::new(limits);

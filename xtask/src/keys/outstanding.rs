@@ -145,12 +145,7 @@ fn outlives_key(keyring: &Keyring, license: &VerifiedLicense) -> Result<(), Orph
 fn orphan(rejection: Rejection, context: &str) -> Orphan {
     Orphan {
         line: 0,
-        lid: rejection
-            .signed_payload
-            .as_ref()
-            .and_then(|p| p.get("lid"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        lid: rejection.signed_lid().map(str::to_owned),
         reason: rejection.reason.code(),
         detail: format!("does not verify{context}: {}", rejection.detail),
     }

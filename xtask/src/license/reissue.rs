@@ -204,12 +204,7 @@ impl Reissuer<'_> {
     fn reissue(&self, line: usize, token: &[u8]) -> Result<Result<String, LineRejection>> {
         let reject = |rejection: Rejection, context: &str| LineRejection {
             line,
-            lid: rejection
-                .signed_payload
-                .as_ref()
-                .and_then(|p| p.get("lid"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            lid: rejection.signed_lid().map(str::to_owned),
             reason: rejection.reason.code(),
             detail: format!("{context}{}", rejection.detail),
         };

@@ -7,7 +7,6 @@
 //! describes, so an operator can ask "would a build made now accept these?" before
 //! building one.
 
-use std::io;
 
 use anyhow::Result;
 use caio_cli::Io;
@@ -56,13 +55,6 @@ impl VerifyArgs {
             leeway: self.leeway,
         };
         let keys = EffectiveKeyring::embedded_only(Ok(manifest.keyring()));
-        let (mut stdin, mut stdout, mut stderr) =
-            (io::stdin().lock(), io::stdout().lock(), io::stderr());
-        let mut io = Io {
-            stdin: &mut stdin,
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-        };
-        run.run(&keys, &mut io)
+        Io::with_process_streams(|io| run.run(&keys, io))
     }
 }
