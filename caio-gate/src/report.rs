@@ -842,22 +842,14 @@ mod tests {
     use std::path::PathBuf;
 
     use caio_keyring::block::DecodeError;
-    use caio_keyring::{
-        Channel, Fingerprint, KeyId, Keyring, OPEN_END, RuntimeOverride, TrustedKey, Validity,
-    };
+    use caio_keyring::{Channel, Fingerprint, KeyId, Keyring, OPEN_END, RuntimeOverride, Validity};
+    use test_support::keyring::trusted_key;
 
     use super::super::{
         ArtifactError, ArtifactVerdict, Change, Expectation, Failure, Finding, GateOptions,
         GateReport, JudgedFinding, KeyDifference, KeyringDiff, LimitExceeded, Location,
         PrivateKeyFinding, PrivateKeyKind, Stats, Status,
     };
-
-    fn key(id: &str, seed: u8, window: Validity) -> TrustedKey {
-        let raw = ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
-            .verifying_key()
-            .to_bytes();
-        TrustedKey::ed25519(KeyId::new(id).unwrap(), &raw, window).unwrap()
-    }
 
     fn keyring(serial: u32, channel: Channel) -> Keyring {
         let closed = Validity {
@@ -871,7 +863,10 @@ mod tests {
             not_after: OPEN_END,
         };
         let revoked = vec![Fingerprint::from_bytes([0xcd; 32])];
-        let keys = vec![key("a-key", 1, closed), key("b-key", 2, open)];
+        let keys = vec![
+            trusted_key([1; 32], "a-key", closed),
+            trusted_key([2; 32], "b-key", open),
+        ];
         Keyring::new(serial, channel, RuntimeOverride::Deny, keys, revoked).unwrap()
     }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+use caio_keyring::{Channel, Fingerprint, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
 use ed25519_dalek::SigningKey;
 
 use crate::keys::{self, Key};
@@ -16,6 +16,13 @@ pub const WINDOW: Validity = Validity {
     not_before: 1_700_000_000,
     sign_until: 1_800_000_000,
     not_after: 1_900_000_000,
+};
+
+/// A window open at both ends: verifies from the beginning of time, forever.
+pub const OPEN_WINDOW: Validity = Validity {
+    not_before: i64::MIN,
+    sign_until: caio_keyring::OPEN_END,
+    not_after: caio_keyring::OPEN_END,
 };
 
 /// One `[[key]]` entry of a manifest on disk, for a key made by OpenSSL.
@@ -74,7 +81,24 @@ pub fn one_key_in(seed: [u8; 32], id: &str, window: Validity) -> Keyring {
 
 /// A production keyring with these keys and no revoked fingerprint.
 pub fn with_keys(serial: u32, policy: RuntimeOverride, keys: Vec<TrustedKey>) -> Keyring {
-    Keyring::new(serial, Channel::Production, policy, keys, vec![]).expect("a valid keyring")
+    with_revoked(serial, policy, keys, &[])
+}
+
+/// A production keyring with these keys and the fingerprints of the keys of `revoked`
+/// (seeds) in its revoked list.
+pub fn with_revoked(
+    serial: u32,
+    policy: RuntimeOverride,
+    keys: Vec<TrustedKey>,
+    revoked: &[[u8; 32]],
+) -> Keyring {
+    let revoked = revoked.iter().map(|seed| fingerprint(*seed)).collect();
+    Keyring::new(serial, Channel::Production, policy, keys, revoked).expect("a valid keyring")
+}
+
+/// The fingerprint of the public key of `seed`.
+pub fn fingerprint(seed: [u8; 32]) -> Fingerprint {
+    Fingerprint::of_ed25519(&signing_key(seed).verifying_key().to_bytes())
 }
 
 /// Writes `dir/keyring.toml` and copies each PEM beside it.

@@ -125,3 +125,63 @@ pub fn args<'a>(template: &'a str, values: &[&'a str]) -> Vec<&'a str> {
 pub fn assert_contains(text: &str, needle: &str) {
     assert!(text.contains(needle), "{needle:?} not in:\n{text}");
 }
+
+/// Makes `copy` hold exactly the files of the workspace that git would commit (tracked,
+/// and untracked but not ignored), but those whose path starts with one of `except`:
+/// files already equal are left alone, so cargo sees them unchanged, and a file the
+/// workspace no longer has goes. `.git`, `target`, `dist` and whatever lies under one of
+/// `except` are never removed, so a test can write its own files there.
+pub fn sync_workspace(copy: &Path, except: &[&str]) {
+    let root = workspace_root();
+    let sh = shell();
+    sh.change_dir(&root);
+    let listed = xshell::cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
+        .quiet()
+        .read()
+        .expect("git ls-files (the tests run in a git checkout)");
+    let mut wanted = std::collections::BTreeSet::new();
+    for name in listed.split('\0').filter(|n| !n.is_empty()) {
+        let source = root.join(name);
+        if except.iter().any(|e| name.starts_with(e)) || !source.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&source).expect("read a workspace file");
+        let target = copy.join(name);
+        if std::fs::read(&target).map_or(true, |old| old != bytes) {
+            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&target, &bytes).expect("write a workspace file");
+        }
+        let mode = std::fs::metadata(&source).expect("metadata").permissions();
+        std::fs::set_permissions(&target, mode).expect("permissions");
+        wanted.insert(PathBuf::from(name));
+    }
+    let kept = |relative: &Path| {
+        [".git", "target", "dist"]
+            .iter()
+            .any(|k| relative == Path::new(k))
+            || except.iter().any(|e| relative.starts_with(e))
+    };
+    let mut stack = vec![copy.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(copy).expect("inside").to_owned();
+            if kept(&relative) {
+                continue;
+            }
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(path);
+            } else if !wanted.contains(&relative) {
+                std::fs::remove_file(&path).expect("remove a stale file");
+            }
+        }
+    }
+}
+
+/// The names of the files in `dir`, sorted.
+pub fn file_names(dir: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}

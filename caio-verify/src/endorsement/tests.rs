@@ -1,9 +1,10 @@
 //! Endorsement verdicts, one case a line: every code, its edges, and the order of checks.
 
-use caio_keyring::{Channel, RuntimeOverride};
+use caio_keyring::RuntimeOverride;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde_json::{Value, json};
 
+use test_support::keyring::{OPEN_WINDOW, fingerprint, trusted_key, with_revoked};
 use test_support::tokens::malleate;
 
 use super::*;
@@ -23,10 +24,6 @@ fn raw(secret: [u8; 32]) -> [u8; 32] {
     SigningKey::from_bytes(&secret).verifying_key().to_bytes()
 }
 
-fn fingerprint(secret: [u8; 32]) -> Fingerprint {
-    Fingerprint::of_ed25519(&raw(secret))
-}
-
 fn keyring() -> Keyring {
     let e = Validity {
         not_before: 1000,
@@ -35,20 +32,10 @@ fn keyring() -> Keyring {
     };
     let open = Validity {
         not_before: 0,
-        sign_until: OPEN_END,
-        not_after: OPEN_END,
+        ..OPEN_WINDOW
     };
-    Keyring::new(
-        3,
-        Channel::Production,
-        RuntimeOverride::Endorsed,
-        vec![
-            TrustedKey::ed25519(KeyId::new("e").unwrap(), &raw(E), e).unwrap(),
-            TrustedKey::ed25519(KeyId::new("open").unwrap(), &raw(OPEN), open).unwrap(),
-        ],
-        vec![fingerprint(REVOKED)],
-    )
-    .unwrap()
+    let keys = vec![trusted_key(E, "e", e), trusted_key(OPEN, "open", open)];
+    with_revoked(3, RuntimeOverride::Endorsed, keys, &[REVOKED])
 }
 
 /// base64url of the SPKI DER of a raw key.

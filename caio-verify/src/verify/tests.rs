@@ -3,10 +3,11 @@
 use std::collections::HashSet;
 
 use base64::Engine as _;
-use caio_keyring::{Channel, KeyId, OPEN_END, RuntimeOverride, Validity};
+use caio_keyring::{Channel, KeyId, RuntimeOverride, Validity};
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::{Value, json};
 
+use test_support::keyring::{OPEN_WINDOW, fingerprint, trusted_key, with_revoked};
 use test_support::run::assert_contains;
 use test_support::tokens::{malleate, with_signature};
 
@@ -25,13 +26,8 @@ const STRANGER: [u8; 32] = [8; 32];
 /// The default verification instant: inside A's verification window.
 const NOW: i64 = 2500;
 
-fn fingerprint(secret: [u8; 32]) -> Fingerprint {
-    Fingerprint::of_ed25519(&SigningKey::from_bytes(&secret).verifying_key().to_bytes())
-}
-
 fn trusted(id: &str, secret: [u8; 32], window: Validity) -> TrustedKey {
-    let raw = SigningKey::from_bytes(&secret).verifying_key().to_bytes();
-    TrustedKey::ed25519(KeyId::new(id).unwrap(), &raw, window).unwrap()
+    trusted_key(secret, id, window)
 }
 
 fn keyring() -> Keyring {
@@ -40,19 +36,8 @@ fn keyring() -> Keyring {
         sign_until: 2000,
         not_after: 3000,
     };
-    let open = Validity {
-        not_before: i64::MIN,
-        sign_until: OPEN_END,
-        not_after: OPEN_END,
-    };
-    Keyring::new(
-        7,
-        Channel::Production,
-        RuntimeOverride::Deny,
-        vec![trusted("a", A, a), trusted("open", OPEN, open)],
-        vec![fingerprint(REVOKED)],
-    )
-    .unwrap()
+    let keys = vec![trusted("a", A, a), trusted("open", OPEN, OPEN_WINDOW)];
+    with_revoked(7, RuntimeOverride::Deny, keys, &[REVOKED])
 }
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {

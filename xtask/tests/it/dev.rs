@@ -292,7 +292,7 @@ fn the_readme_takes_a_fresh_clone_to_a_binary_that_accepts_its_own_license() {
     let lock = std::fs::File::create(base.join("lock")).expect("lock file");
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
     let copy = base.join("workspace");
-    sync_workspace(&copy);
+    test_support::run::sync_workspace(&copy, &[]);
     let dev_dir = copy.join("target").join("caio-dev");
     if dev_dir.exists() {
         std::fs::remove_dir_all(&dev_dir).expect("a fresh clone has no development key");
@@ -350,48 +350,4 @@ fn in_copy(copy: &Path, program: &str, args: &[&str]) -> Output {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CAIO_LICENSE_PUBLIC_KEY");
     capture(command, program)
-}
-
-/// Makes `copy` hold exactly the files of the workspace that git would commit (a fresh
-/// clone, `keys/` included), leaving files already equal alone so cargo sees them
-/// unchanged; `target/` of the copy is kept.
-fn sync_workspace(copy: &Path) {
-    let root = workspace_root();
-    let sh = Shell::new().expect("shell");
-    sh.change_dir(&root);
-    let listed = cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
-        .quiet()
-        .read()
-        .expect("git ls-files (the tests run in a git checkout)");
-    let mut wanted = BTreeSet::new();
-    for name in listed.split('\0').filter(|n| !n.is_empty()) {
-        let source = root.join(name);
-        if !source.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(&source).expect("read a workspace file");
-        let target = copy.join(name);
-        if std::fs::read(&target).map_or(true, |old| old != bytes) {
-            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&target, &bytes).expect("write");
-        }
-        let mode = std::fs::metadata(&source).expect("metadata").permissions();
-        std::fs::set_permissions(&target, mode).expect("permissions");
-        wanted.insert(PathBuf::from(name));
-    }
-    let mut stack = vec![copy.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
-            let path = entry.path();
-            let relative = path.strip_prefix(copy).expect("inside").to_owned();
-            if relative == Path::new("target") {
-                continue;
-            }
-            if entry.file_type().expect("type").is_dir() {
-                stack.push(path);
-            } else if !wanted.contains(&relative) {
-                std::fs::remove_file(&path).expect("remove a stale file");
-            }
-        }
-    }
 }
