@@ -23,8 +23,7 @@ fn main() -> ExitCode {
     caio_cli::init_logging();
     // Read once, here; the file it may name is read only if the embedded policy allows.
     let runtime_key = caio_cli::RuntimeKeyVar::from_env();
-    let result = caio_cli::Io::with_process_streams(|io| {
-        cli.run(KEYRING.keyring(), &runtime_key, io)
-    });
+    let result =
+        caio_cli::Io::with_process_streams(|io| cli.run(KEYRING.keyring(), &runtime_key, io));
     caio_cli::exit::finish(result)
 }

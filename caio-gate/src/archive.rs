@@ -25,8 +25,8 @@ use std::rc::Rc;
 
 use super::scan::{KeyHit, ScanError, Scanner, decode_window};
 use super::{
-    ArtifactError, Finding, Format, Inspection, LimitExceeded, Limits, Location, PrivateKeyFinding,
-    Stats,
+    ArtifactError, BlockFinding, Format, Inspection, LimitExceeded, Limits, Location,
+    PrivateKeyFinding, Stats,
 };
 
 /// Bytes read to recognise a format: tar's magic sits at offset 257.
@@ -42,7 +42,7 @@ pub(super) struct Walker<'a> {
     file: PathBuf,
     /// The members open inside `file`, outermost first.
     members: Vec<String>,
-    findings: Vec<Finding>,
+    findings: Vec<BlockFinding>,
     /// The first `max_private_keys` private keys.
     private_keys: Vec<PrivateKeyFinding>,
     /// Every private key, recorded or not.
@@ -382,7 +382,7 @@ impl<'a> Walker<'a> {
                 return Err(LimitExceeded::Findings { max });
             }
             let (bytes, keyring) = decode_window(window);
-            findings.push(Finding {
+            findings.push(BlockFinding {
                 location: Location {
                     file: file.clone(),
                     members: members.clone(),

@@ -17,8 +17,8 @@ use caio_keyring::block::DecodeError;
 use caio_keyring::{Channel, Keyring, RuntimeOverride};
 
 use super::{
-    ArtifactError, Finding, Inspection, Inspector, KeyringDiff, Limits, PrivateKeyFinding, Stats,
-    compare,
+    ArtifactError, BlockFinding, Inspection, Inspector, KeyringDiff, Limits, PrivateKeyFinding,
+    Stats, compare,
 };
 
 /// What the gate may let through.
@@ -82,15 +82,15 @@ pub struct ArtifactVerdict {
 #[derive(Debug)]
 pub struct JudgedFinding {
     /// Where it is and what it decodes to.
-    pub finding: Finding,
+    pub finding: BlockFinding,
     /// Why it fails the gate, if it does.
-    pub failures: Vec<Failure>,
+    pub failures: Vec<BlockFailure>,
 }
 
 /// Why one block fails the gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Failure {
+pub enum BlockFailure {
     /// The magic is there but the bytes are not a valid block: altered, truncated, or
     /// of an unknown format.
     Corrupt(DecodeError),
@@ -191,21 +191,21 @@ impl Gate {
         }
     }
 
-    fn failures(&self, finding: &Finding) -> Vec<Failure> {
+    fn failures(&self, finding: &BlockFinding) -> Vec<BlockFailure> {
         let found = match &finding.keyring {
             Ok(keyring) => keyring,
-            Err(error) => return vec![Failure::Corrupt(error.clone())],
+            Err(error) => return vec![BlockFailure::Corrupt(error.clone())],
         };
         let mut failures = Vec::new();
         if let Some(expected) = &self.expected
             && let Some(diff) = compare(&expected.keyring, found)
         {
-            failures.push(Failure::Mismatch(Box::new(diff)));
+            failures.push(BlockFailure::Mismatch(Box::new(diff)));
         }
         let development = found.channel() == Channel::Development
             || found.runtime_override() == RuntimeOverride::Allow;
         if development && !self.options.allow_development {
-            failures.push(Failure::Development {
+            failures.push(BlockFailure::Development {
                 channel: found.channel(),
                 runtime_override: found.runtime_override(),
             });
@@ -234,7 +234,7 @@ impl Status {
     }
 }
 
-impl Failure {
+impl BlockFailure {
     /// The stable reason code: `corrupt_block`, `mismatch` or `development_keyring`.
     pub fn code(&self) -> &'static str {
         match self {

@@ -22,7 +22,7 @@
 //! - [`Limits`]: the bounds (depth, decompressed bytes, entries, block size, spills);
 //!   going over one is a [`LimitExceeded`] error, never a pass.
 //! - [`Inspector`] (or the one-shot [`inspect`]) turns a path into an [`Inspection`]:
-//!   every [`Finding`] (where, and the decoded [`Keyring`] or the [`DecodeError`] that
+//!   every [`BlockFinding`] (where, and the decoded [`Keyring`] or the [`DecodeError`] that
 //!   makes it corrupt), every [`PrivateKeyFinding`] (where, and its [`PrivateKeyKind`]),
 //!   or the [`ArtifactError`] that stopped the walk.
 //! - [`compare`] names what differs between two keyrings ([`KeyringDiff`]).
@@ -91,7 +91,8 @@ use caio_keyring::block::DecodeError;
 
 pub use compare::{Change, KeyDifference, KeyringDiff, compare};
 pub use gate::{
-    ArtifactVerdict, Expectation, Failure, Gate, GateOptions, GateReport, JudgedFinding, Status,
+    ArtifactVerdict, BlockFailure, Expectation, Gate, GateOptions, GateReport, JudgedFinding,
+    Status,
 };
 pub use limits::{LimitExceeded, Limits};
 pub use report::GithubEnv;
@@ -102,7 +103,7 @@ pub struct Inspection {
     /// The path as given.
     pub artifact: PathBuf,
     /// Every block found, valid or corrupt, in the order the bytes were read.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<BlockFinding>,
     /// The first [`Limits::max_private_keys`] private keys found, in the order the bytes
     /// were read. Any private key fails the artifact.
     pub private_keys: Vec<PrivateKeyFinding>,
@@ -119,7 +120,7 @@ pub struct Inspection {
 
 /// One occurrence of the magic.
 #[derive(Debug, Clone)]
-pub struct Finding {
+pub struct BlockFinding {
     /// The file, and the members inside it, that hold the block.
     pub location: Location,
     /// Where the block starts in the innermost member's bytes (decompressed), or in the
@@ -286,7 +287,7 @@ impl Inspection {
     }
 }
 
-impl Finding {
+impl BlockFinding {
     /// `location` and offset, for messages: `a.tar!bin/caio @ 0x2a000 (.caio_keys)`.
     pub fn describe(&self) -> String {
         let mut out = format!("{} @ {:#x}", self.location, self.offset);

@@ -12,11 +12,11 @@ use std::fs::File;
 use object::read::ReadCache;
 use object::{Object as _, ObjectSection as _};
 
-use super::Finding;
+use super::BlockFinding;
 
-/// Sets [`Finding::section`] for each finding whose offset lies in a section's file
+/// Sets [`BlockFinding::section`] for each finding whose offset lies in a section's file
 /// range. Mach-O sections are named `segment,section`.
-pub(super) fn name_sections(file: &File, findings: &mut [Finding]) {
+pub(super) fn name_sections(file: &File, findings: &mut [BlockFinding]) {
     let cache = ReadCache::new(file);
     let Ok(object) = object::File::parse(&cache) else {
         return;

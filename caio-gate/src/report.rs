@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::gate::Expectation;
 use super::{
-    ArtifactVerdict, Change, Failure, GateReport, JudgedFinding, KeyDifference, KeyringDiff,
+    ArtifactVerdict, BlockFailure, Change, GateReport, JudgedFinding, KeyDifference, KeyringDiff,
     PrivateKeyFinding, Status,
 };
 
@@ -393,7 +393,7 @@ impl GateReport {
                     let detail = failure_lines(failure, self.expected.as_ref()).join("; ");
                     // A mismatch already names the manifest and both fingerprints.
                     let suffix = match failure {
-                        Failure::Mismatch(_) => "",
+                        BlockFailure::Mismatch(_) => "",
                         _ => against.as_str(),
                     };
                     push(
@@ -574,19 +574,19 @@ impl<'a> PrivateKeyJson<'a> {
 }
 
 impl<'a> FailureJson<'a> {
-    fn of(failure: &'a Failure) -> Self {
+    fn of(failure: &'a BlockFailure) -> Self {
         let detail = match failure {
-            Failure::Corrupt(error) => FailureDetail::Corrupt {
+            BlockFailure::Corrupt(error) => FailureDetail::Corrupt {
                 detail: error.to_string(),
             },
-            Failure::Development {
+            BlockFailure::Development {
                 channel,
                 runtime_override,
             } => FailureDetail::Development {
                 channel: channel.name(),
                 runtime_override: runtime_override.name(),
             },
-            Failure::Mismatch(diff) => FailureDetail::Mismatch {
+            BlockFailure::Mismatch(diff) => FailureDetail::Mismatch {
                 expected_fingerprint: diff.expected_fingerprint.to_string(),
                 found_fingerprint: diff.found_fingerprint.to_string(),
                 differences: DifferenceJson::all(diff),
@@ -744,11 +744,11 @@ fn human_keys(out: &mut String, keyring: &Keyring) {
 }
 
 /// What is wrong, one line per difference.
-fn failure_lines(failure: &Failure, expected: Option<&Expectation>) -> Vec<String> {
+fn failure_lines(failure: &BlockFailure, expected: Option<&Expectation>) -> Vec<String> {
     let manifest = expected.map_or("the manifest", |e| e.manifest.as_str());
     match failure {
-        Failure::Corrupt(error) => vec![format!("corrupt keyring block: {error}")],
-        Failure::Development {
+        BlockFailure::Corrupt(error) => vec![format!("corrupt keyring block: {error}")],
+        BlockFailure::Development {
             channel,
             runtime_override,
         } => vec![format!(
@@ -757,7 +757,7 @@ fn failure_lines(failure: &Failure, expected: Option<&Expectation>) -> Vec<Strin
             channel.name(),
             runtime_override.name()
         )],
-        Failure::Mismatch(diff) => {
+        BlockFailure::Mismatch(diff) => {
             let mut lines = vec![format!(
                 "keyring {} differs from {manifest} ({})",
                 diff.found_fingerprint, diff.expected_fingerprint
@@ -846,9 +846,9 @@ mod tests {
     use test_support::keyring::trusted_key;
 
     use super::super::{
-        ArtifactError, ArtifactVerdict, Change, Expectation, Failure, Finding, GateOptions,
-        GateReport, JudgedFinding, KeyDifference, KeyringDiff, LimitExceeded, Location,
-        PrivateKeyFinding, PrivateKeyKind, Stats, Status,
+        ArtifactError, ArtifactVerdict, BlockFailure, BlockFinding, Change, Expectation,
+        GateOptions, GateReport, JudgedFinding, KeyDifference, KeyringDiff, LimitExceeded,
+        Location, PrivateKeyFinding, PrivateKeyKind, Stats, Status,
     };
 
     fn keyring(serial: u32, channel: Channel) -> Keyring {
@@ -932,7 +932,7 @@ mod tests {
             revoked_missing: vec![fp(0x32)],
         };
         let block = |members: &[&str], offset, keyring, failures| JudgedFinding {
-            finding: Finding {
+            finding: BlockFinding {
                 location: location("dist/image.tar", members),
                 offset,
                 section: None,
@@ -950,8 +950,8 @@ mod tests {
                     436_496,
                     Ok(found),
                     vec![
-                        Failure::Mismatch(Box::new(diff)),
-                        Failure::Development {
+                        BlockFailure::Mismatch(Box::new(diff)),
+                        BlockFailure::Development {
                             channel: Channel::Development,
                             runtime_override: RuntimeOverride::Deny,
                         },
@@ -961,7 +961,7 @@ mod tests {
                     &["layer.tar", "usr/bin/other"],
                     16,
                     Err(DecodeError::DigestMismatch),
-                    vec![Failure::Corrupt(DecodeError::DigestMismatch)],
+                    vec![BlockFailure::Corrupt(DecodeError::DigestMismatch)],
                 ),
             ],
             private_keys: vec![
@@ -998,7 +998,7 @@ mod tests {
             artifact: PathBuf::from("dist/caio"),
             status: Status::Pass,
             findings: vec![JudgedFinding {
-                finding: Finding {
+                finding: BlockFinding {
                     location: location("dist/caio", &[]),
                     offset: 4096,
                     section: Some(".caio_keys".to_owned()),

@@ -626,8 +626,8 @@ fn compare_names_every_difference() {
     assert_eq!(diff.serial, None);
 }
 
-fn finding(keyring: Result<Keyring, DecodeError>) -> Finding {
-    Finding {
+fn finding(keyring: Result<Keyring, DecodeError>) -> BlockFinding {
+    BlockFinding {
         location: Location {
             file: "dist/image.tar".into(),
             members: vec!["blobs/sha256/aa".into(), "usr/bin/caio".into()],
@@ -639,7 +639,7 @@ fn finding(keyring: Result<Keyring, DecodeError>) -> Finding {
     }
 }
 
-fn inspection(findings: Vec<Finding>, error: Option<ArtifactError>) -> Inspection {
+fn inspection(findings: Vec<BlockFinding>, error: Option<ArtifactError>) -> Inspection {
     Inspection {
         artifact: "dist/image.tar".into(),
         findings,
@@ -650,7 +650,7 @@ fn inspection(findings: Vec<Finding>, error: Option<ArtifactError>) -> Inspectio
     }
 }
 
-fn verdict(gate: &Gate, findings: Vec<Finding>) -> (Status, Vec<&'static str>) {
+fn verdict(gate: &Gate, findings: Vec<BlockFinding>) -> (Status, Vec<&'static str>) {
     let verdict = gate.judge(inspection(findings, None));
     (verdict.status, verdict.reasons())
 }
@@ -673,7 +673,7 @@ fn the_gate_applies_the_rules() {
         keyring(5).keys().to_vec(),
         vec![],
     );
-    let cases: Vec<(Vec<Finding>, Status, Vec<&str>)> = vec![
+    let cases: Vec<(Vec<BlockFinding>, Status, Vec<&str>)> = vec![
         (vec![finding(Ok(keyring(5)))], Status::Pass, vec![]),
         (
             vec![finding(Ok(keyring(5))), finding(Ok(keyring(5)))],
@@ -1225,13 +1225,13 @@ fn a_private_key_fails_the_gate_whatever_the_blocks() {
             allow_development: true,
         },
     );
-    let judged = |gate: &Gate, findings: Vec<Finding>, error, keys| {
+    let judged = |gate: &Gate, findings: Vec<BlockFinding>, error, keys| {
         let verdict = gate.judge(with_keys(inspection(findings, error), keys));
         (verdict.status, verdict.reasons())
     };
     let good = || vec![finding(Ok(keyring(5)))];
     // (gate, blocks, private keys, status, reasons)
-    type Case<'a> = (&'a Gate, Vec<Finding>, u64, Status, Vec<&'a str>);
+    type Case<'a> = (&'a Gate, Vec<BlockFinding>, u64, Status, Vec<&'a str>);
     let cases: Vec<Case<'_>> = vec![
         (&gate, good(), 0, Status::Pass, vec![]),
         (&gate, good(), 1, Status::Fail, vec!["private_key"]),

@@ -12,6 +12,7 @@ mod keygen;
 mod keys;
 mod license;
 mod release;
+mod rotation;
 mod signer;
 mod test_hook;
 mod time;
@@ -45,6 +46,8 @@ enum Command {
     License(license::LicenseArgs),
     // Take their help from the docs of their `Args` structs.
     Release(release::ReleaseArgs),
+    /// Decide on fleet evidence when an old key can be retired: rotation status.
+    Rotation(rotation::RotationArgs),
     VerifyArtifact(verify_artifact::VerifyArtifactArgs),
     VerifyStatement(release::VerifyStatementArgs),
 }
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Keys(args) => args.run(),
         Command::License(args) => args.run(),
         Command::Release(args) => args.run(),
+        Command::Rotation(args) => args.run(),
         Command::VerifyArtifact(args) => args.run(),
         Command::VerifyStatement(args) => args.run(),
     })

@@ -15,17 +15,18 @@
 //! 3. [`build::build`]: one `cargo build --release --locked` for all of them, with
 //!    `--remap-path-prefix` flags so that two checkouts at different paths build the
 //!    same bytes; the binaries' paths come from cargo's JSON messages, and a binary
-//!    that cargo did not report is a failure.
-//! 4. The gate (`caio_gate`) on each binary, in process; then each built
+//!    that cargo did not report is a failure. Then, unless `--no-wheel`, [`wheel::build`]:
+//!    the Python wheel (`caio-verify-py/`, by maturin, with the same rustflags).
+//! 4. The gate (`caio_gate`) on each binary and the wheel, in process; then each built
 //!    `caio-verify` is run (`keyring --json`) and its runtime view must equal the
 //!    manifest's keyring.
-//! 5. [`dist`]: the binaries, `SHA256SUMS` and `release.intoto.json`
+//! 5. [`dist`]: the binaries, the wheel, `SHA256SUMS` and `release.intoto.json`
 //!    ([`statement`]) into the output directory; with `--sign KEY`, also
 //!    `release.intoto.jsonl`, the statement in a DSSE envelope signed by the release
 //!    key ([`dsse`]), which may not be a key of the keyring (it is opened, and refused,
 //!    before the build).
 //!
-//! Not here: publishing, or archives and images (the product's packaging;
+//! Not here: publishing, or archives and container images (the product's packaging;
 //! `verify-artifact` gates those). A shell that still exports a development
 //! `CAIO_KEYRING` (`cargo xtask dev init`) earns a warning first.
 
@@ -259,8 +260,8 @@ fn development(manifest: &Manifest) -> Option<String> {
     (!why.is_empty()).then(|| why.join(", "))
 }
 
-/// The fingerprint gate on every built artifact (binaries, wheel, image), in process, reported on stderr (with
-/// GitHub annotations and summary where asked); true when all pass.
+/// The fingerprint gate on every built artifact (the binaries and the wheel), in process,
+/// reported on stderr (with GitHub annotations and summary where asked); true when all pass.
 fn gate(paths: &[PathBuf], manifest: &Manifest, label: &str, options: GateOptions) -> Result<bool> {
     eprintln!(
         "release: gating {} against {label}",

@@ -49,10 +49,7 @@ impl VerifyArtifactArgs {
     pub fn run(self) -> Result<Outcome> {
         let path = workspace::manifest_path();
         let label = manifest_label(&path);
-        Io::with_process_streams(|io| {
-            self.gate
-                .run(&path, label, &GithubEnv::from_process(), io)
-        })
+        Io::with_process_streams(|io| self.gate.run(&path, label, &GithubEnv::from_process(), io))
     }
 }
 

@@ -46,7 +46,7 @@ pub enum KeyState {
 
 /// One problem (or warning) found by the checks in this module.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub struct PolicyFinding {
     /// A failure makes `keys check` fail; a warning does not.
     pub severity: Severity,
     /// The file at fault: the manifest, or a file under keys/.
@@ -119,7 +119,7 @@ impl Horizon {
     }
 }
 
-impl fmt::Display for Finding {
+impl fmt::Display for PolicyFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
         if let Some(line) = self.line {
@@ -168,10 +168,10 @@ pub fn successor<'a>(manifest: &'a Manifest, key: &ManifestKey) -> Option<&'a Ma
 }
 
 /// Every policy finding for `manifest` at `now`.
-pub fn check(manifest: &Manifest, now: i64) -> Vec<Finding> {
+pub fn check(manifest: &Manifest, now: i64) -> Vec<PolicyFinding> {
     let policy = manifest.policy();
     let mut findings = Vec::new();
-    let at_key = |key: &ManifestKey, severity, message: String| Finding {
+    let at_key = |key: &ManifestKey, severity, message: String| PolicyFinding {
         severity,
         file: manifest.path().to_owned(),
         line: Some(key.line),
@@ -241,7 +241,7 @@ pub fn check(manifest: &Manifest, now: i64) -> Vec<Finding> {
         .iter()
         .any(|k| KeyState::of(k, now) == KeyState::Signing);
     if !embedded_signing {
-        findings.push(Finding {
+        findings.push(PolicyFinding {
             severity: Severity::Warning,
             file: manifest.path().to_owned(),
             line: None,
@@ -255,7 +255,7 @@ pub fn check(manifest: &Manifest, now: i64) -> Vec<Finding> {
         horizon.required,
         policy.support_window_days,
     ) {
-        findings.push(Finding {
+        findings.push(PolicyFinding {
             severity: Severity::Failure,
             file: manifest.path().to_owned(),
             line: None,
@@ -277,7 +277,7 @@ pub fn scan_keys_dir(
     keys_dir: &Path,
     manifest_path: &Path,
     named: &BTreeSet<String>,
-) -> Vec<Finding> {
+) -> Vec<PolicyFinding> {
     let mut findings = Vec::new();
     let mut stack = vec![keys_dir.to_owned()];
     let mut files = Vec::new();
@@ -295,7 +295,7 @@ pub fn scan_keys_dir(
         }
     }
     files.sort();
-    let failure = |file: &Path, message: String| Finding {
+    let failure = |file: &Path, message: String| PolicyFinding {
         severity: Severity::Failure,
         file: file.to_owned(),
         line: None,

@@ -7,7 +7,6 @@
 //! describes, so an operator can ask "would a build made now accept these?" before
 //! building one.
 
-
 use anyhow::Result;
 use caio_cli::Io;
 use caio_cli::license::LicenseRun;
