@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use xshell::{Shell, cmd};
 
-use test_support::keys::{Key, fingerprint, pkcs8_v2_pem, public_raw, write_private};
+use test_support::keys::{Key, PKCS8_V1_PREFIX, fingerprint, public_raw, write_private};
+use test_support::leak::pem_text;
 use test_support::run::{Output, RawOutput, capture, capture_bytes, path};
 
 use super::release::{released, wheel_name};
@@ -60,10 +61,13 @@ fn venv(dist: &Path) -> &'static Path {
     })
 }
 
-/// The signing key of the released keyring (`caio-test`, seed 7) as OpenSSL reads it.
+/// The key of seed `[seed; 32]` as a PKCS#8 v1 PEM (as OpenSSL writes it); seed 7 is the
+/// released keyring's `caio-test`.
 fn signing_key(dir: &Path, seed: u8) -> Key {
     let private = dir.join(format!("key-{seed}.pem"));
-    write_private(&private, pkcs8_v2_pem(&[seed; 32]).as_bytes(), 0o600);
+    let mut der = PKCS8_V1_PREFIX.to_vec();
+    der.extend_from_slice(&[seed; 32]);
+    write_private(&private, pem_text("PRIVATE KEY", &der).as_bytes(), 0o600);
     Key {
         private,
         public: dir.join("unused.pem"),
