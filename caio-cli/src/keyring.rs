@@ -8,8 +8,9 @@
 //! `embedded`, or `runtime` with the key that endorsed it.
 
 use anyhow::Context as _;
-use caio_keyring::view::{EndorserView, KeyView, KeyringView, instant, instant_text};
-use caio_verify::{EffectiveKeyring, KeySource, Keyring, RuntimeKey, TrustedKey};
+use caio_keyring::view::instant_text;
+use caio_verify::report;
+use caio_verify::{EffectiveKeyring, Keyring, RuntimeKey, TrustedKey};
 use serde::Serialize;
 
 use crate::{Io, Outcome};
@@ -58,35 +59,13 @@ impl KeyringArgs {
         };
         let runtime = keys.runtime_key();
         let text = if self.json {
-            serde_json::to_string_pretty(&json(keyring, runtime))?
+            serde_json::to_string_pretty(&report::keyring_view(keyring, runtime))?
         } else {
             human(keyring, runtime)
         };
         writeln!(io.stdout, "{text}").context("cannot write the keyring to stdout")?;
         Ok(Outcome::Success)
     }
-}
-
-/// The keyring's view, each key marked with its source, and the runtime key (with its
-/// endorser, or `null` for a plain key) last.
-pub(crate) fn json(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> KeyringView {
-    let mut view = KeyringView::of(keyring);
-    for key in &mut view.keys {
-        key.source = Some(KeySource::Embedded.name().to_owned());
-    }
-    if let Some(r) = runtime {
-        let endorser = r.endorsement().map(|e| EndorserView {
-            id: e.endorser_id().to_string(),
-            fingerprint: e.endorser().to_string(),
-            iat: instant(e.iat()),
-        });
-        view.keys.push(KeyView {
-            source: Some(KeySource::Runtime.name().to_owned()),
-            endorsed_by: Some(endorser),
-            ..KeyView::of(r.key())
-        });
-    }
-    view
 }
 
 fn human(keyring: &Keyring, runtime: Option<&RuntimeKey>) -> String {

@@ -18,12 +18,11 @@ use std::io::{BufWriter, Write as _};
 use std::ops::Range;
 
 use anyhow::{Context as _, bail};
-use caio_keyring::view::instant;
+use caio_verify::report::{VerdictJson, human_line};
 use caio_verify::{
-    DEFAULT_LEEWAY_SECS, EffectiveKeyring, KeySource, Options, Rejection, VerifiedLicense, Verifier,
+    DEFAULT_LEEWAY_SECS, EffectiveKeyring, Options, Rejection, VerifiedLicense, Verifier,
 };
 use rayon::prelude::*;
-use serde_json::{Map, Value};
 
 use crate::{Io, Outcome};
 
@@ -109,49 +108,6 @@ impl LicenseRun {
         } else {
             Outcome::Failure
         })
-    }
-}
-
-/// One verdict as the `--json` result line of `caio-verify license` and
-/// `cargo xtask license verify` shows it: `valid`, `reason`, `detail`, `kid`, `key_id`,
-/// `payload`, in that order. The payload appears only once its signature verified.
-/// The status server answers with it too.
-#[derive(Debug, serde::Serialize)]
-pub struct VerdictJson<'a> {
-    valid: bool,
-    reason: Option<&'static str>,
-    detail: Option<&'a str>,
-    kid: Option<String>,
-    key_id: Option<&'a str>,
-    payload: Option<&'a Map<String, Value>>,
-}
-
-impl<'a> VerdictJson<'a> {
-    /// The JSON view of `result`. `rejected_key_id` names the key a rejection's `kid`
-    /// belongs to, when the caller's keyring holds it (a rejection carries only the
-    /// fingerprint).
-    pub fn new(
-        result: &'a Result<VerifiedLicense, Rejection>,
-        rejected_key_id: Option<&'a str>,
-    ) -> Self {
-        match result {
-            Ok(license) => Self {
-                valid: true,
-                reason: None,
-                detail: None,
-                kid: Some(license.fingerprint().to_string()),
-                key_id: Some(license.key_id().as_str()),
-                payload: Some(license.payload()),
-            },
-            Err(rejection) => Self {
-                valid: false,
-                reason: Some(rejection.reason.code()),
-                detail: Some(&rejection.detail),
-                kid: rejection.kid.map(|fp| fp.to_string()),
-                key_id: rejected_key_id,
-                payload: rejection.signed_payload.as_deref(),
-            },
-        }
     }
 }
 
@@ -262,58 +218,14 @@ pub(crate) fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
         .map_err(|e| format!("not an RFC 3339 instant such as 2026-07-01T00:00:00Z: {e}"))
 }
 
+/// Appends the `--json` line of `result` (without a newline) to `out`.
 pub(crate) fn json_line(
     keys: &EffectiveKeyring<'_>,
     result: &Result<VerifiedLicense, Rejection>,
     out: &mut Vec<u8>,
 ) -> anyhow::Result<()> {
-    let rejected_key_id = result
-        .as_ref()
-        .err()
-        .and_then(|r| r.kid)
-        .and_then(|fp| key_id(keys, fp));
-    let line = VerdictJson::new(result, rejected_key_id);
-    serde_json::to_writer(out, &line).context("cannot write a result as JSON")
-}
-
-/// The id of the embedded or runtime key with this fingerprint.
-fn key_id<'a>(
-    keys: &'a EffectiveKeyring<'_>,
-    fingerprint: caio_verify::Fingerprint,
-) -> Option<&'a str> {
-    let embedded = keys
-        .embedded()
-        .ok()
-        .and_then(|k| k.key_by_fingerprint(&fingerprint));
-    let runtime = keys
-        .runtime_key()
-        .map(|r| r.key())
-        .filter(|k| k.fingerprint() == fingerprint);
-    embedded.or(runtime).map(|key| key.id().as_str())
-}
-
-fn human_line(result: &Result<VerifiedLicense, Rejection>, out: &mut Vec<u8>) {
-    // Writing to a `Vec` cannot fail.
-    let _ = match result {
-        Ok(license) => {
-            let source = match license.key_source() {
-                KeySource::Embedded => "",
-                KeySource::Runtime => " (runtime key)",
-            };
-            write!(
-                out,
-                "valid: license {:?} for {:?}, key {}{source}, ",
-                license.lid(),
-                license.sub(),
-                license.key_id()
-            )
-            .and_then(|()| match license.exp().and_then(instant) {
-                Some(t) => write!(out, "expires {t}"),
-                None => out.write_all(b"never expires"),
-            })
-        }
-        Err(rejection) => write!(out, "invalid ({}): {}", rejection.reason, rejection.detail),
-    };
+    serde_json::to_writer(out, &VerdictJson::new(result, keys))
+        .context("cannot write a result as JSON")
 }
 
 #[cfg(test)]

@@ -427,7 +427,7 @@ fn license_of<'b>(
 async fn keyring(State(server): State<Arc<Server>>) -> Response {
     match server.keys.embedded() {
         Ok(keyring) => {
-            let view = crate::keyring::json(keyring, server.keys.runtime_key());
+            let view = caio_verify::report::keyring_view(keyring, server.keys.runtime_key());
             match serde_json::to_vec_pretty(&view) {
                 Ok(json) => json_response(StatusCode::OK, json),
                 Err(e) => error(

@@ -21,16 +21,11 @@
 //! Not here: any verdict of its own (every one is `caio_verify::Verifier`'s), argument
 //! parsing, and the typed Python API (`__init__.py`, `__init__.pyi`).
 
-use std::io::{Read as _, Write as _};
-use std::path::Path;
 use std::sync::OnceLock;
 
-use caio_keyring::view::{EndorserView, KeyView, KeyringView, instant};
-use caio_verify::runtime::{ENV_VAR, MAX_RUNTIME_KEY_LEN};
-use caio_verify::{
-    EffectiveKeyring, EmbeddedKeyring, Fingerprint, KeySource, Options, Rejection, VerifiedLicense,
-    caio_keyring::RuntimeOverride,
-};
+use caio_verify::report;
+use caio_verify::runtime::ENV_VAR;
+use caio_verify::{EffectiveKeyring, EmbeddedKeyring, Options, Rejection, VerifiedLicense};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -123,45 +118,12 @@ impl Rejected {
     }
 }
 
-/// The keys to verify with, resolved once.
+/// The keys to verify with, resolved once: the embedded keys and what
+/// `CAIO_LICENSE_PUBLIC_KEY` adds, as the embedded policy allows (the library reads
+/// the variable as the `caio-verify` command does).
 fn keys() -> &'static EffectiveKeyring<'static> {
     static KEYS: OnceLock<EffectiveKeyring<'static>> = OnceLock::new();
-    KEYS.get_or_init(|| runtime_keys(std::env::var_os(ENV_VAR).filter(|v| !v.is_empty())))
-}
-
-/// The embedded keys, with the runtime key when the policy accepts `value`: the key
-/// text itself (`CAIO-key-v1.` or a PEM), or the path of a file holding it, read only
-/// when the policy is not `deny`, as the `caio-verify` command reads it.
-fn runtime_keys(value: Option<std::ffi::OsString>) -> EffectiveKeyring<'static> {
-    let keyring = KEYRING.keyring();
-    let Some(value) = value else {
-        return EffectiveKeyring::embedded_only(keyring);
-    };
-    let lossy = value.to_string_lossy();
-    let trimmed = lossy.trim_start();
-    let text =
-        trimmed.starts_with(caio_verify::endorsement::PREFIX) || trimmed.starts_with("-----BEGIN ");
-    let denied = keyring.is_ok_and(|k| k.runtime_override() == RuntimeOverride::Deny);
-    if keyring.is_err() || denied || text {
-        return EffectiveKeyring::new(keyring, Some(&lossy));
-    }
-    match read_key_file(Path::new(&value)) {
-        Some(text) => EffectiveKeyring::new(keyring, Some(&text)),
-        None => EffectiveKeyring::embedded_only(keyring),
-    }
-}
-
-/// The file's text, at most one byte more than the library accepts (so that it reports
-/// an oversized key); `None` when it cannot be read as UTF-8.
-fn read_key_file(path: &Path) -> Option<String> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| {
-            f.take(MAX_RUNTIME_KEY_LEN as u64 + 1)
-                .read_to_end(&mut bytes)
-        })
-        .ok()?;
-    String::from_utf8(bytes).ok()
+    KEYS.get_or_init(|| EffectiveKeyring::from_env(KEYRING.keyring()))
 }
 
 /// The verification options: at `at` (unix seconds; now when `None`), with `leeway`.
@@ -240,22 +202,7 @@ fn keyring_json() -> PyResult<String> {
             "keyring_corrupt: the keyring embedded in caio_verify failed its checks: {e}"
         ))
     })?;
-    let mut view = KeyringView::of(keyring);
-    for key in &mut view.keys {
-        key.source = Some(KeySource::Embedded.name().to_owned());
-    }
-    if let Some(runtime) = keys.runtime_key() {
-        let endorser = runtime.endorsement().map(|e| EndorserView {
-            id: e.endorser_id().to_string(),
-            fingerprint: e.endorser().to_string(),
-            iat: instant(e.iat()),
-        });
-        view.keys.push(KeyView {
-            source: Some(KeySource::Runtime.name().to_owned()),
-            endorsed_by: Some(endorser),
-            ..KeyView::of(runtime.key())
-        });
-    }
+    let view = report::keyring_view(keyring, keys.runtime_key());
     serde_json::to_string_pretty(&view)
         .map_err(|e| PyRuntimeError::new_err(format!("cannot write the keyring as JSON: {e}")))
 }
@@ -284,7 +231,7 @@ fn license_lines<'py>(
                     if json {
                         json_line(keys, &result, &mut line)?;
                     } else {
-                        human_line(&result, &mut line);
+                        report::human_line(&result, &mut line);
                     }
                     line.push(b'\n');
                     Ok((line, result.is_ok()))
@@ -312,79 +259,12 @@ fn parse_instant(text: &str) -> PyResult<i64> {
         })
 }
 
-/// The `--json` line of `caio-verify license`: `valid`, `reason`, `detail`, `kid`,
-/// `key_id`, `payload`, in that order; the payload only once its signature verified.
-#[derive(serde::Serialize)]
-struct VerdictJson<'a> {
-    valid: bool,
-    reason: Option<&'static str>,
-    detail: Option<&'a str>,
-    kid: Option<String>,
-    key_id: Option<&'a str>,
-    payload: Option<&'a Map<String, Value>>,
-}
-
 fn json_line(
     keys: &EffectiveKeyring<'_>,
     result: &Result<VerifiedLicense, Rejection>,
     out: &mut Vec<u8>,
 ) -> Result<(), serde_json::Error> {
-    let line = match result {
-        Ok(license) => VerdictJson {
-            valid: true,
-            reason: None,
-            detail: None,
-            kid: Some(license.fingerprint().to_string()),
-            key_id: Some(license.key_id().as_str()),
-            payload: Some(license.payload()),
-        },
-        Err(rejection) => VerdictJson {
-            valid: false,
-            reason: Some(rejection.reason.code()),
-            detail: Some(&rejection.detail),
-            kid: rejection.kid.map(|fp| fp.to_string()),
-            key_id: rejection.kid.and_then(|fp| key_id(keys, fp)),
-            payload: rejection.signed_payload.as_deref(),
-        },
-    };
-    serde_json::to_writer(out, &line)
-}
-
-/// The id of the embedded or runtime key with this fingerprint.
-fn key_id<'a>(keys: &'a EffectiveKeyring<'_>, fingerprint: Fingerprint) -> Option<&'a str> {
-    let embedded = keys
-        .embedded()
-        .ok()
-        .and_then(|k| k.key_by_fingerprint(&fingerprint));
-    let runtime = keys
-        .runtime_key()
-        .map(|r| r.key())
-        .filter(|k| k.fingerprint() == fingerprint);
-    embedded.or(runtime).map(|key| key.id().as_str())
-}
-
-fn human_line(result: &Result<VerifiedLicense, Rejection>, out: &mut Vec<u8>) {
-    // Writing to a `Vec` cannot fail.
-    let _ = match result {
-        Ok(license) => {
-            let source = match license.key_source() {
-                KeySource::Embedded => "",
-                KeySource::Runtime => " (runtime key)",
-            };
-            write!(
-                out,
-                "valid: license {:?} for {:?}, key {}{source}, ",
-                license.lid(),
-                license.sub(),
-                license.key_id()
-            )
-            .and_then(|()| match license.exp().and_then(instant) {
-                Some(t) => write!(out, "expires {t}"),
-                None => out.write_all(b"never expires"),
-            })
-        }
-        Err(rejection) => write!(out, "invalid ({}): {}", rejection.reason, rejection.detail),
-    };
+    serde_json::to_writer(out, &report::VerdictJson::new(result, keys))
 }
 
 /// A JSON object as a new dict.

@@ -1,6 +1,7 @@
 //! Criterion benches for the pieces the end-to-end numbers of `cargo xtask bench` are
-//! made of: token parse, one full verification, block decode. The artifact scan's are
-//! in `caio-gate/benches/scan.rs`.
+//! made of: token parse, one full verification, the signature check alone (the
+//! prepared check beside `verify_strict`, and preparing a key), block decode. The
+//! artifact scan's are in `caio-gate/benches/scan.rs`.
 //!
 //! They measure, they assert nothing; `cargo test` builds them without running them.
 //! Run them with `cargo bench -p caio-verify --bench pieces`.
@@ -10,10 +11,11 @@
 
 use std::hint::black_box;
 
+use base64::Engine as _;
 use caio_keyring::Keyring;
-use caio_verify::{Claims, Fingerprint, Options, Verifier};
+use caio_verify::{Claims, Fingerprint, Options, PreparedKey, Verifier};
 use criterion::{Criterion, criterion_group, criterion_main};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signature, SigningKey};
 
 const SECRET: [u8; 32] = [9; 32];
 const NOW: i64 = 1_760_000_000;
@@ -66,8 +68,8 @@ fn token_parse(c: &mut Criterion) {
     });
 }
 
-/// One full verification of a valid license: parse, key lookup, `verify_strict`,
-/// claims, windows.
+/// One full verification of a valid license: parse, key lookup, the signature check
+/// (through the key's prepared tables), claims, windows.
 fn verify_one(c: &mut Criterion) {
     let keyring = keyring();
     let token = token(&keyring);
@@ -75,6 +77,41 @@ fn verify_one(c: &mut Criterion) {
     assert!(verifier.verify(&token).is_ok());
     c.bench_function("verify_one", |b| {
         b.iter(|| verifier.verify(black_box(&token)).is_ok());
+    });
+}
+
+/// The signature check alone, side by side: ed25519-dalek's `verify_strict` (the
+/// reference) and the prepared check the verifier runs, over one license's signing
+/// input and signature; and the one-time cost of preparing a key.
+fn signature_check(c: &mut Criterion) {
+    let keyring = keyring();
+    let token = token(&keyring);
+    let public = keyring.keys()[0].public_key();
+    let dot = token.rfind('.').expect("a signature");
+    let message = &token.as_bytes()[..dot];
+    let signature = caio_verify::license::BASE64URL
+        .decode(&token[dot + 1..])
+        .expect("base64url");
+    let signature = Signature::from_slice(&signature).expect("64 bytes");
+    let prepared = PreparedKey::new(public);
+    assert!(public.verify_strict(message, &signature).is_ok());
+    assert!(prepared.verify_strict(message, &signature).is_ok());
+    c.bench_function("verify_strict_reference", |b| {
+        b.iter(|| {
+            public
+                .verify_strict(black_box(message), black_box(&signature))
+                .is_ok()
+        });
+    });
+    c.bench_function("verify_one_prepared", |b| {
+        b.iter(|| {
+            prepared
+                .verify_strict(black_box(message), black_box(&signature))
+                .is_ok()
+        });
+    });
+    c.bench_function("prepare_key", |b| {
+        b.iter(|| PreparedKey::new(black_box(public)));
     });
 }
 
@@ -86,5 +123,11 @@ fn block_decode(c: &mut Criterion) {
     });
 }
 
-criterion_group!(pieces, token_parse, verify_one, block_decode);
+criterion_group!(
+    pieces,
+    token_parse,
+    verify_one,
+    signature_check,
+    block_decode
+);
 criterion_main!(pieces);

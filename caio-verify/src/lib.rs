@@ -145,6 +145,8 @@ mod embedded;
 pub mod endorsement;
 mod json;
 pub mod license;
+#[cfg(feature = "view")]
+pub mod report;
 pub mod runtime;
 pub mod telemetry;
 pub mod verify;
@@ -156,4 +158,6 @@ pub use endorsement::{Endorsement, EndorsementError};
 pub use license::Claims;
 pub use runtime::{EffectiveKeyring, KeySource, RuntimeKey, RuntimeKeyError};
 pub use telemetry::{Snapshot, Telemetry};
-pub use verify::{DEFAULT_LEEWAY_SECS, Options, Reason, Rejection, VerifiedLicense, Verifier};
+pub use verify::{
+    DEFAULT_LEEWAY_SECS, Options, PreparedKey, Reason, Rejection, VerifiedLicense, Verifier,
+};

@@ -262,6 +262,46 @@ impl<'k> EffectiveKeyring<'k> {
         Self { embedded, runtime }
     }
 
+    /// The embedded keys and what `CAIO_LICENSE_PUBLIC_KEY` adds, read from the
+    /// process environment now (unset and empty are the same): see
+    /// [`from_variable`](Self::from_variable).
+    pub fn from_env(embedded: Result<&'k Keyring, &'k DecodeError>) -> Self {
+        let value = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty());
+        Self::from_variable(embedded, value.as_deref())
+    }
+
+    /// The embedded keys and what a `CAIO_LICENSE_PUBLIC_KEY` value adds. The value is
+    /// the key text itself when it starts (after whitespace) with `CAIO-key-v1.` or
+    /// `-----BEGIN `; anything else is the path of a file holding the text, read (at
+    /// most [`MAX_RUNTIME_KEY_LEN`] bytes and one more) only when the embedded policy
+    /// may use it: under `deny`, or with a corrupt block, it is never opened. A file
+    /// that cannot be read is logged (reason `unreadable`) and changes nothing.
+    pub fn from_variable(
+        embedded: Result<&'k Keyring, &'k DecodeError>,
+        value: Option<&std::ffi::OsStr>,
+    ) -> Self {
+        let Some(value) = value else {
+            return Self::embedded_only(embedded);
+        };
+        let lossy = value.to_string_lossy();
+        let denied = embedded.is_ok_and(|k| k.runtime_override() == RuntimeOverride::Deny);
+        if embedded.is_err() || denied || is_key_text(&lossy) {
+            // Decided (and logged) without a file being read.
+            return Self::new(embedded, Some(&lossy));
+        }
+        match read_key_file(std::path::Path::new(value)) {
+            Ok(text) => Self::new(embedded, Some(&text)),
+            Err(error) => {
+                tracing::warn!(
+                    reason = "unreadable",
+                    detail = %error,
+                    "{ENV_VAR} is neither a key endorsement, a PEM, nor a readable file holding one; only the embedded keys are trusted"
+                );
+                Self::embedded_only(embedded)
+            }
+        }
+    }
+
     /// The embedded keys only.
     pub const fn embedded_only(embedded: Result<&'k Keyring, &'k DecodeError>) -> Self {
         Self {
@@ -280,6 +320,21 @@ impl<'k> EffectiveKeyring<'k> {
         self.runtime.as_ref()
     }
 
+    /// The embedded or runtime key with this fingerprint, if this keyring trusts one.
+    /// (Revoked fingerprints name no trusted key.)
+    pub fn trusted_key(&self, fingerprint: &Fingerprint) -> Option<&TrustedKey> {
+        let embedded = self
+            .embedded
+            .ok()
+            .and_then(|k| k.key_by_fingerprint(fingerprint));
+        let runtime = self
+            .runtime
+            .as_ref()
+            .map(RuntimeKey::key)
+            .filter(|k| k.fingerprint() == *fingerprint);
+        embedded.or(runtime)
+    }
+
     /// A verifier over the embedded keys and the runtime key; a corrupt block rejects
     /// every license as `keyring_corrupt`.
     pub fn verifier(&self, options: Options) -> Verifier<'_> {
@@ -289,6 +344,28 @@ impl<'k> EffectiveKeyring<'k> {
             options,
         )
     }
+}
+
+/// Whether a `CAIO_LICENSE_PUBLIC_KEY` value is the key text rather than a path.
+fn is_key_text(value: &str) -> bool {
+    let value = value.trim_start();
+    value.starts_with(endorsement::PREFIX) || value.starts_with("-----BEGIN ")
+}
+
+/// The file's text, at most one byte more than [`RuntimeKey::resolve`] accepts (so that
+/// it, not this reader, reports an oversized key).
+fn read_key_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_RUNTIME_KEY_LEN as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        )
+    })
 }
 
 /// A plain SPKI PEM as a trusted key with [`PLAIN_KEY_VALIDITY`].
@@ -512,5 +589,19 @@ mod tests {
         assert!(corrupt.runtime_key().is_none());
         let rejected = EffectiveKeyring::new(Ok(&keyring), Some("nonsense"));
         assert!(rejected.runtime_key().is_none());
+    }
+
+    #[test]
+    fn key_text_is_told_from_a_path() {
+        for (value, text) in [
+            ("CAIO-key-v1.abc.def", true),
+            ("  \nCAIO-key-v1.abc.def", true),
+            ("-----BEGIN PUBLIC KEY-----\n...", true),
+            ("/etc/caio/next-key.txt", false),
+            ("next.pem", false),
+            ("caio-key-v1.abc", false),
+        ] {
+            assert_eq!(is_key_text(value), text, "{value:?}");
+        }
     }
 }

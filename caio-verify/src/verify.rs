@@ -13,7 +13,8 @@
 //!    `kid` that is not fingerprint syntax) or `revoked_key`: choosing the key, among
 //!    the embedded keys first, then the revoked fingerprints, then the runtime key
 //!    (`CAIO_LICENSE_PUBLIC_KEY`, see [`crate::runtime`]) if the policy accepted one.
-//! 4. `bad_signature`: `verify_strict` over `CAIO-v2.<payload>`.
+//! 4. `bad_signature`: `verify_strict` over `CAIO-v2.<payload>`, computed through the
+//!    key's [`PreparedKey`] (the same verdict, with per-key tables: see [`prepared`]).
 //! 5. `missing_field` / `wrong_type` for the other fields, in the order `lid`, `sub`,
 //!    `iat`, `nbf`, `exp`, `features`, `seats`.
 //! 6. `issued_outside_key_window`, `issued_in_future`, `key_expired`, `not_yet_valid`,
@@ -48,6 +49,10 @@ use serde_json::{Map, Value};
 
 use crate::license::{self, Claims, FieldError, ShapeError, SignedFields};
 use crate::runtime::KeySource;
+
+pub mod prepared;
+
+pub use prepared::PreparedKey;
 
 /// The leeway used unless [`Options::leeway_secs`] says otherwise: 5 minutes.
 pub const DEFAULT_LEEWAY_SECS: u64 = 300;
@@ -326,15 +331,15 @@ impl<'k> Verifier<'k> {
         let raw = license::parse(token).map_err(|e| reject(shape_reason(&e), None, e))?;
         let (key, source) = choose_key(keyring, self.runtime, &raw.payload)?;
         let kid = Some(key.fingerprint());
-        key.public_key()
-            .verify_strict(raw.signing_input, &raw.signature)
-            .map_err(|_| {
+        prepared::verify_strict(key.public_key(), raw.signing_input, &raw.signature).map_err(
+            |_| {
                 reject(
                     Reason::BadSignature,
                     kid,
                     format!("the signature does not verify under key {}", key.id()),
                 )
-            })?;
+            },
+        )?;
         let signed = |mut rejection: Rejection| {
             rejection.signed_payload = Some(Box::new(raw.payload.clone()));
             rejection
