@@ -23,6 +23,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::mapped::Mapped;
 use super::scan::{KeyHit, ScanError, Scanner, decode_window};
 use super::{
     ArtifactError, BlockFinding, Format, Inspection, LimitExceeded, Limits, Location,
@@ -75,6 +76,14 @@ enum Role {
     Source,
     /// Output of a decompressor: counted, and errors are bad data of that format.
     Decoder(Format),
+}
+
+/// What [`Walker::scan`] scans.
+enum Input<'r> {
+    /// A stream, read into the scanner's buffer.
+    Reader(&'r mut dyn Read),
+    /// Bytes of a map, scanned where they are.
+    Mapped(&'r Mapped, &'r [u8]),
 }
 
 /// Counts the bytes a tar reader reads while it looks for the next entry.
@@ -210,7 +219,21 @@ impl<'a> Walker<'a> {
             return self.zip(source, depth);
         }
         let first = self.findings.len();
-        self.stream(&mut source, 0, Format::Data)?;
+        // A tar or a binary is read in place through a map; a compressed file, whose
+        // bytes are copied by the decompressor anyway, through reads.
+        if !matches!(format, Format::Gzip | Format::Zstd)
+            && let Some(map) = Mapped::new(&source.inner)
+        {
+            let result = self.mapped(&map, map.bytes(), 0, Format::Data);
+            // A fault of the map explains whatever else went wrong.
+            map.check().map_err(|source| ArtifactError::Unreadable {
+                location: Location::file(path),
+                source,
+            })?;
+            result?;
+        } else {
+            self.stream(&mut source, 0, Format::Data)?;
+        }
         if format.is_native()
             && let Some(found) = self.findings.get_mut(first..)
             && !found.is_empty()
@@ -256,7 +279,7 @@ impl<'a> Walker<'a> {
                 let depth = self.enter(depth)?;
                 self.spilled_zip(&mut whole, depth)?;
             }
-            _ => return self.scan(&mut whole, origin),
+            _ => return self.scan(Input::Reader(&mut whole), origin),
         }
         // Read what the container left (tar padding, trailing frames) so that every
         // checksum is checked; it is not scanned.
@@ -305,6 +328,95 @@ impl<'a> Walker<'a> {
             self.members.pop();
             result?;
         }
+    }
+
+    /// Bytes of a mapped file at `depth`, produced by `origin`: a tar is walked and
+    /// anything else scanned in place; a compressed stream is read from the map.
+    fn mapped(
+        &mut self,
+        map: &Mapped,
+        data: &[u8],
+        depth: usize,
+        origin: Format,
+    ) -> Result<(), ArtifactError> {
+        match Format::detect(data.get(..HEAD_LEN).unwrap_or(data)) {
+            Format::Tar => {
+                let depth = self.enter(depth)?;
+                self.mapped_tar(map, data, depth)
+            }
+            Format::Gzip | Format::Zstd | Format::Zip => {
+                self.stream(&mut map.reader(data), depth, origin)
+            }
+            _ => self.scan(Input::Mapped(map, data), origin),
+        }
+    }
+
+    /// A tar in a map: headers through the tar reader, each entry's bytes as the slice
+    /// of the map that holds them (the reader seeks past them, nothing is copied).
+    fn mapped_tar(&mut self, map: &Mapped, data: &[u8], depth: usize) -> Result<(), ArtifactError> {
+        let meter = Rc::new(HeaderMeter {
+            armed: Cell::new(false),
+            read: Cell::new(0),
+            max: self.limits.max_tar_header_bytes,
+            budget: Rc::clone(&self.budget),
+        });
+        let metered = Metered {
+            inner: io::Cursor::new(data),
+            meter: Rc::clone(&meter),
+        };
+        let mut archive = tar::Archive::new(metered);
+        let mut entries = archive
+            .entries_with_seek()
+            .map_err(|e| self.error(e, Format::Tar))?;
+        loop {
+            meter.arm();
+            let next = entries.next();
+            meter.armed.set(false);
+            let Some(entry) = next else {
+                break;
+            };
+            let mut entry = entry.map_err(|e| self.error(e, Format::Tar))?;
+            self.count_entry()?;
+            let kind = entry.header().entry_type();
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            if kind == tar::EntryType::GNUSparse {
+                // The reader fills the holes: read it as a stream.
+                self.members.push(name);
+                let result = self.stream(&mut entry, depth, Format::Tar);
+                self.members.pop();
+                result?;
+                continue;
+            }
+            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                // Directories, links (never followed), devices, metadata: skipped.
+                continue;
+            }
+            let body = usize::try_from(entry.raw_file_position())
+                .ok()
+                .zip(usize::try_from(entry.size()).ok())
+                .and_then(|(at, len)| data.get(at..at.checked_add(len)?));
+            let Some(body) = body else {
+                let cut = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "an entry's data runs past the end of the archive",
+                );
+                return Err(self.malformed(Format::Tar, cut));
+            };
+            self.members.push(name);
+            let result = self.mapped(map, body, depth, Format::Tar);
+            self.members.pop();
+            result?;
+        }
+        // The reader seeks past each entry's data and padding; a seek past the end
+        // is an archive cut short, as a read would have found.
+        if archive.into_inner().inner.position() > data.len() as u64 {
+            let cut = io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends inside an entry",
+            );
+            return Err(self.malformed(Format::Tar, cut));
+        }
+        Ok(())
     }
 
     /// A zip nested in a stream: copied to an anonymous temporary file, then read.
@@ -364,7 +476,7 @@ impl<'a> Walker<'a> {
 
     /// Scans a stream that is not a container, recording every block and (up to the
     /// bound) every private key in it.
-    fn scan(&mut self, reader: &mut dyn Read, origin: Format) -> Result<(), ArtifactError> {
+    fn scan(&mut self, input: Input<'_>, origin: Format) -> Result<(), ArtifactError> {
         let Self {
             scanner,
             findings,
@@ -407,7 +519,14 @@ impl<'a> Walker<'a> {
                 });
             }
         };
-        match scanner.scan(reader, &mut on_hit, &mut on_key) {
+        let scanned = match input {
+            Input::Reader(reader) => scanner.scan(reader, &mut on_hit, &mut on_key),
+            Input::Mapped(map, data) => {
+                let mut release = |upto| map.release(data, upto);
+                scanner.scan_slice(data, &mut release, &mut on_hit, &mut on_key)
+            }
+        };
+        match scanned {
             Ok(bytes) => {
                 self.stats.scanned += 1;
                 self.stats.scanned_bytes += bytes;
@@ -522,6 +641,12 @@ impl<R: Read> Read for Metered<R> {
             }
         }
         Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Metered<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
     }
 }
 

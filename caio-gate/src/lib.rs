@@ -78,6 +78,7 @@ mod archive;
 mod compare;
 mod gate;
 mod limits;
+mod mapped;
 mod native;
 mod report;
 mod scan;

@@ -1420,3 +1420,202 @@ fn write_to_routes_the_report_the_annotations_and_the_summary() {
     let twice = std::fs::read_to_string(&summary).unwrap();
     assert_eq!(twice.len(), 2 * table.len(), "appended, not replaced");
 }
+
+// ---- files read through a map ---------------------------------------------------------
+
+/// Inspects `bytes` written to a file, through the map (`inspect`) and as a stream
+/// (`inspect_reader`), and says what each found.
+fn mapped_and_streamed(bytes: &[u8], chunk: usize) -> [String; 2] {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("artifact");
+    std::fs::write(&path, bytes).unwrap();
+    let limits = Limits {
+        max_block_len: 256,
+        ..Limits::default()
+    };
+    let describe = |inspection: Inspection| {
+        format!(
+            "{:?}\n{:?}\n{}\n{:?}\n{:?}",
+            summary(&inspection),
+            keys_of(&inspection),
+            inspection.private_key_count,
+            inspection.stats,
+            inspection.error.as_ref().map(ArtifactError::code),
+        )
+    };
+    let mapped = describe(Inspector::with_chunk(limits, chunk).inspect(&path));
+    let mut file = std::fs::File::open(&path).unwrap();
+    let streamed = describe(Inspector::with_chunk(limits, chunk).inspect_reader(&path, &mut file));
+    [mapped, streamed]
+}
+
+#[test]
+fn a_mapped_file_gives_what_its_stream_gives() {
+    let block = block_of(7);
+    let layer = tar(&[
+        ("usr/bin/caio", &binary_with_block(3)),
+        ("etc/key.pem", &pem_key("PRIVATE KEY")),
+    ]);
+    let long_name = "d/".repeat(80) + "caio";
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "plain",
+            [
+                filler(5000),
+                block.clone(),
+                filler(20),
+                pkcs8_v1(),
+                filler(3000),
+            ]
+            .concat(),
+        ),
+        (
+            "tar",
+            tar(&[
+                ("a", &binary_with_block(1)),
+                ("dir/b.der", &pkcs8_v1()),
+                ("c", &[]),
+            ]),
+        ),
+        ("tar in tar", tar(&[("layer.tar", &layer), ("z", &block)])),
+        (
+            "gzip in tar",
+            tar(&[("layer.tar.gz", &gzip(&layer)), ("zst", &zstd(&layer))]),
+        ),
+        (
+            "zip in tar",
+            tar(&[("w.whl", &zip(&[("bin/caio", &block)]))]),
+        ),
+        (
+            "long names",
+            tar(&[(long_name.as_str(), &binary_with_block(2))]),
+        ),
+        ("truncated tar", {
+            let whole = tar(&[("a", &binary_with_block(1))]);
+            whole[..whole.len() - 1200].to_vec()
+        }),
+    ];
+    for (name, bytes) in &cases {
+        for chunk in [15, 31, 100, scan::DEFAULT_CHUNK] {
+            let [mapped, streamed] = mapped_and_streamed(bytes, chunk);
+            assert_eq!(mapped, streamed, "{name}, chunk {chunk}");
+        }
+    }
+    // Blocks and keys at every boundary of the mapped windows.
+    let key = pem_key("EC PRIVATE KEY");
+    for at in (0..400).step_by(7) {
+        let bytes = [
+            filler(at),
+            block.clone(),
+            filler(40),
+            key.clone(),
+            filler(1700),
+        ]
+        .concat();
+        let [mapped, streamed] = mapped_and_streamed(&bytes, 100);
+        assert_eq!(mapped, streamed, "at {at}");
+    }
+}
+
+/// Set in the child process of the truncation test, to the case it runs.
+const TRUNCATE_CHILD: &str = "CAIO_GATE_TEST_TRUNCATE_CHILD";
+
+/// The mapped file: a tar of a large member with a block at its end.
+fn write_large_tar(path: &Path) {
+    let member = [filler(24 << 20), block_of(5)].concat();
+    std::fs::write(path, tar(&[("big.bin", &member)])).unwrap();
+}
+
+fn cut(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[test]
+fn a_file_truncated_while_mapped_is_an_error_not_a_crash() {
+    // A read past the new end of a mapped file raises SIGBUS, which kills a process by
+    // default: run each case in a child so that a crash fails this test, not the run.
+    for case in ["between-map-and-scan", "during-scan"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "tests::truncated_mapped_file_child",
+                "--nocapture",
+            ])
+            .env(TRUNCATE_CHILD, case)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{case}: {:?}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_contains(&stdout, &format!("truncation case {case} held"));
+    }
+}
+
+/// The child half of `a_file_truncated_while_mapped_is_an_error_not_a_crash`; does
+/// nothing unless that test runs it.
+#[test]
+fn truncated_mapped_file_child() {
+    let Ok(case) = std::env::var(TRUNCATE_CHILD) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("artifact.tar");
+    write_large_tar(&path);
+    match case.as_str() {
+        "between-map-and-scan" => {
+            // Deterministic: the file is cut right after it is mapped.
+            let target = path.clone();
+            mapped::AFTER_MAP
+                .with(|hook| *hook.borrow_mut() = Some(Box::new(move || cut(&target, 4096))));
+            let inspection = inspect(&path, &Limits::default());
+            mapped::AFTER_MAP.with(|hook| hook.borrow_mut().take());
+            match &inspection.error {
+                Some(ArtifactError::Unreadable { location, source }) => {
+                    assert_eq!(location.to_string(), path.display().to_string());
+                    assert_contains(&source.to_string(), "shrank");
+                }
+                other => panic!("expected unreadable, got {other:?}"),
+            }
+            assert!(inspection.findings.is_empty(), "the block was cut off");
+        }
+        "during-scan" => {
+            // Racing: another thread cuts the file while the gate reads it. Whenever
+            // the cut lands, the result is the whole file's or an error, never a pass
+            // on part of it, and never a crash.
+            let mut errors = 0;
+            for delay_us in [0, 500, 2000, 8000, 20_000, 50_000, 200_000] {
+                write_large_tar(&path);
+                let target = path.clone();
+                let cutter = std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_micros(delay_us));
+                    cut(&target, 1000);
+                });
+                let inspection = inspect(&path, &Limits::default());
+                cutter.join().unwrap();
+                match &inspection.error {
+                    None => assert_eq!(summary(&inspection).len(), 1),
+                    Some(e) => {
+                        assert!(
+                            ["unreadable", "malformed_archive"].contains(&e.code()),
+                            "{e}"
+                        );
+                        errors += 1;
+                        println!("cut after {delay_us} us: {}", e.code());
+                    }
+                }
+            }
+            println!("{errors} of 7 scans were cut short");
+        }
+        other => panic!("unknown case {other}"),
+    }
+    println!("truncation case {case} held");
+}
