@@ -16,7 +16,7 @@ mod add;
 mod edit;
 mod endorse;
 mod lifecycle;
-mod outstanding;
+pub(crate) mod outstanding;
 mod policy;
 mod timeline;
 

@@ -14,12 +14,11 @@
 mod decide;
 mod exposition;
 mod fetch;
-// The judge of `keys check --licenses`, shared as a file: the `keys` module keeps it
-// private. The same code, not a copy.
-#[path = "keys/outstanding.rs"]
-mod outstanding;
 mod prometheus;
 mod scrape;
+
+// The judge of `keys check --licenses`.
+use crate::keys::outstanding;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -330,7 +329,7 @@ fn print_text(
                 .unwrap_or_default();
             println!("  {}: {state}; trusts [{}]{note}", d.name, ids.join(", "));
         }
-        let total: f64 = source.dependence.iter().map(|(_, n)| n).sum();
+        let total = source.dependence.iter().fold(0.0, |sum, (_, n)| sum + n);
         let scope = match source.dependence_scope {
             Scope::Window => format!("within {}", args.window),
             Scope::SinceStart => {
@@ -444,7 +443,7 @@ fn report_json(
                 "deployments": deployments,
                 "dependence": {
                     "scope": scope_name(source.dependence_scope),
-                    "ok": source.dependence.iter().map(|(_, n)| n).sum::<f64>(),
+                    "ok": source.dependence.iter().fold(0.0, |sum, (_, n)| sum + n),
                     "by_deployment": by,
                 },
                 "errors": {

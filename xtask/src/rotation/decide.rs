@@ -202,7 +202,7 @@ pub fn decide(
             });
         }
         coverages.push(coverage);
-        let total: f64 = source.dependence.iter().map(|(_, n)| n).sum();
+        let total = source.dependence.iter().fold(0.0, |sum, (_, n)| sum + n);
         if total > 0.0 {
             blockers.push(Blocker::Dependence {
                 kind: source.kind,
@@ -277,7 +277,7 @@ impl fmt::Display for Blocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoSuccessor => f.write_str(
-                "no successor: no other non-revoked key signs past OLD's sign_until; \
+                "no successor: no other non-revoked key signs past this key's sign_until; \
                  add one with `cargo xtask keys rotate` or `keys add`",
             ),
             Self::NoSuccessorSigning => f.write_str(

@@ -72,7 +72,7 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, ParseError> {
 /// One sample line: `name{labels} value [timestamp]`.
 fn parse_sample(line: &str) -> Result<Sample, String> {
     let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
+        .find(['{', ' '])
         .ok_or("a sample needs a value after its name")?;
     let (name, mut rest) = line.split_at(name_end);
     if !is_metric_name(name) {
@@ -207,7 +207,10 @@ mod tests {
                 .collect::<Vec<_>>()
         });
         match expected {
-            Ok(samples) => assert_eq!(got.as_deref().map_err(ToString::to_string), Ok(samples)),
+            Ok(samples) => assert_eq!(
+                got.map_err(|e| e.to_string()),
+                Ok(samples.iter().map(ToString::to_string).collect())
+            ),
             Err(message) => assert_eq!(got.map_err(|e| e.to_string()), Err(message.to_owned())),
         }
     }

@@ -87,7 +87,7 @@ pub fn gather(
         .iter()
         .map(|(l, _)| target(l))
         .collect();
-    let mut keys: BTreeMap<(String, String), Vec<(String, String, String)>> = BTreeMap::new();
+    let mut keys: BTreeMap<Target, Vec<TrustedKey>> = BTreeMap::new();
     for (labels, _) in api.query("caio_key_info", None)? {
         let label = |name: &str| labels.get(name).cloned().unwrap_or_default();
         keys.entry(target(&labels)).or_default().push((
@@ -154,8 +154,7 @@ pub fn gather(
         rates
             .iter()
             .filter(|(l, _)| l.get("result").is_some_and(|r| r == reason))
-            .map(|(_, n)| n)
-            .sum::<f64>()
+            .fold(0.0, |sum, (_, n)| sum + n)
     };
     let reasons: BTreeSet<String> = now_rates
         .iter()
@@ -183,6 +182,12 @@ pub fn gather(
 }
 
 type Labels = BTreeMap<String, String>;
+
+/// A target: (job, instance).
+type Target = (String, String);
+
+/// A trusted key as `caio_key_info` labels it: (key, fingerprint, source).
+type TrustedKey = (String, String, String);
 
 /// The query endpoint and its limits.
 struct Api {
@@ -299,7 +304,7 @@ mod tests {
                 .collect::<Vec<_>>()
         });
         match expected {
-            Ok(series) => assert_eq!(got.as_deref(), Ok(series)),
+            Ok(series) => assert_eq!(got, Ok(series.iter().map(ToString::to_string).collect())),
             Err(start) => {
                 let error = got.expect_err("refused");
                 assert!(error.starts_with(start), "{error}");
