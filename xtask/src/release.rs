@@ -16,23 +16,26 @@
 //!    `--remap-path-prefix` flags so that two checkouts at different paths build the
 //!    same bytes; the binaries' paths come from cargo's JSON messages, and a binary
 //!    that cargo did not report is a failure. Then, unless `--no-wheel`, [`wheel::build`]:
-//!    the Python wheel (`caio-verify-py/`, by maturin, with the same rustflags).
-//! 4. The gate (`caio_gate`) on each binary and the wheel, in process; then each built
-//!    `caio-verify` is run (`keyring --json`) and its runtime view must equal the
-//!    manifest's keyring.
-//! 5. [`dist`]: the binaries, the wheel, `SHA256SUMS` and `release.intoto.json`
+//!    the Python wheel (`caio-verify-py/`, by maturin, with the same rustflags); unless
+//!    `--no-image`, [`image::build`]: `caio-verify` statically linked, in an OCI image
+//!    archive that `docker load` also reads.
+//! 4. The gate (`caio_gate`) on each binary, the wheel and the image, in process; then
+//!    each built `caio-verify` (the image's too) is run (`keyring --json`) and its runtime
+//!    view must equal the manifest's keyring.
+//! 5. [`dist`]: the binaries, the wheel, the image, `SHA256SUMS` and `release.intoto.json`
 //!    ([`statement`]) into the output directory; with `--sign KEY`, also
 //!    `release.intoto.jsonl`, the statement in a DSSE envelope signed by the release
 //!    key ([`dsse`]), which may not be a key of the keyring (it is opened, and refused,
 //!    before the build).
 //!
-//! Not here: publishing, or archives and container images (the product's packaging;
-//! `verify-artifact` gates those). A shell that still exports a development
+//! Not here: publishing, or the product's own archives and images (`verify-artifact`
+//! gates those). A shell that still exports a development
 //! `CAIO_KEYRING` (`cargo xtask dev init`) earns a warning first.
 
 mod build;
 mod dist;
 mod dsse;
+mod image;
 mod provenance;
 mod statement;
 mod wheel;
@@ -63,8 +66,10 @@ use crate::{Outcome, dev, keys, workspace};
 /// the keyring (with cargo metadata), builds them with `cargo build --release --locked`,
 /// gates each one against the manifest, checks that each built caio-verify reports the
 /// manifest's keyring at run time (`keyring --json`), then writes to DIR: the binaries,
-/// SHA256SUMS (`sha256sum -c` format) and release.intoto.json (an in-toto Statement v1
-/// with the keyring, the git commit, rustc and the target); with --sign, also
+/// the Python wheel, caio-verify-image.tar (an OCI image of a static caio-verify that
+/// `docker load` also reads), SHA256SUMS (`sha256sum -c` format) and release.intoto.json
+/// (an in-toto Statement v1 with the keyring, the git commit, rustc and the target);
+/// with --sign, also
 /// release.intoto.jsonl (the statement in a signed DSSE envelope). See docs/release.md.
 ///
 /// DIR must be missing, empty, or hold only a previous release's files (the names in
@@ -97,6 +102,10 @@ pub struct ReleaseArgs {
     /// Do not build the Python wheel (caio_verify, with maturin)
     #[arg(long)]
     no_wheel: bool,
+
+    /// Do not build the container image (caio-verify-image.tar: a static caio-verify)
+    #[arg(long)]
+    no_image: bool,
 }
 
 impl ReleaseArgs {
@@ -158,15 +167,31 @@ impl ReleaseArgs {
         }
 
         // The packages: built after the binaries, gated with them, before anything is written.
+        let epoch = wheel::source_date_epoch(&sh)?;
         let wheel = if self.no_wheel {
             None
         } else {
-            let epoch = wheel::source_date_epoch(&sh)?;
             eprintln!("release: building the Python wheel ({})", wheel::CRATE_DIR);
             Some(wheel::build(&sh, &metadata, self.target.as_deref(), epoch)?)
         };
+        let image = if self.no_image {
+            None
+        } else {
+            let description = image::Description::new(
+                &metadata,
+                git_commit.clone(),
+                manifest.keyring(),
+                epoch,
+                &target,
+            )?;
+            eprintln!("release: building the container image (a static caio-verify for {target})");
+            let image = image::build(&sh, &cargo, &metadata, &plan, &target, &description)?;
+            eprintln!("release: image {} ({})", image.digest, image::FILE_NAME);
+            Some(image)
+        };
         let mut artifacts: Vec<PathBuf> = built.binaries.iter().map(|b| b.path.clone()).collect();
         artifacts.extend(wheel.iter().map(|w| w.path.clone()));
+        artifacts.extend(image.iter().map(|i| i.path.clone()));
 
         let options = GateOptions {
             allow_development: self.allow_development,
@@ -174,7 +199,13 @@ impl ReleaseArgs {
         if !gate(&artifacts, &manifest, &label, options)? {
             return Ok(Outcome::Failure);
         }
-        for binary in built.binaries.iter().filter(|b| b.is_caio_verify()) {
+        let in_image = image.iter().map(|i| &i.binary);
+        for binary in built
+            .binaries
+            .iter()
+            .filter(|b| b.is_caio_verify())
+            .chain(in_image)
+        {
             if target != rustc.host {
                 eprintln!(
                     "warning: {}: built for {target}, which this {} host cannot run: its \
@@ -195,6 +226,14 @@ impl ReleaseArgs {
         let mut subjects = dist::copy_binaries(&out, &previous, &built.binaries)?;
         if let Some(wheel) = &wheel {
             subjects.push(dist::copy_artifact(&out, &wheel.path, &wheel.name, 0o644)?);
+        }
+        if let Some(image) = &image {
+            subjects.push(dist::copy_artifact(
+                &out,
+                &image.path,
+                image::FILE_NAME,
+                0o644,
+            )?);
         }
         let statement = statement::Statement::new(subjects.clone(), manifest.keyring(), build)?;
         let envelope = match &signer {

@@ -15,6 +15,8 @@
 //! and the target directory (`/target`), after any flags already in
 //! `CARGO_ENCODED_RUSTFLAGS` or `RUSTFLAGS`. Rustflags from cargo configuration files
 //! (`build.rustflags`) are not applied, as cargo ignores them when the variable is set.
+//! [`build_static`] builds `caio-verify` once more with the same flags and `+crt-static`,
+//! for the container image (`image.rs`); the released binary itself stays as cargo links it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -131,19 +133,38 @@ pub fn build(
     plan: &[Shipped],
     target: Option<&str>,
 ) -> Result<Built> {
-    let args = build_args(plan, target);
     let rustflags = release_rustflags(metadata, target)?;
-    let stdout = cmd!(sh, "{cargo} build {args...}")
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
-        .quiet()
-        .read()
-        .context("cargo build failed (its errors are above)")?;
-    let names: BTreeMap<&str, &str> = metadata
-        .packages
-        .iter()
-        .map(|p| (p.id.repr.as_str(), p.name.as_str()))
-        .collect();
-    Ok(match_plan(plan, reported_binaries(&stdout, &names)?))
+    run_build(sh, cargo, metadata, plan, target, &rustflags, None)
+}
+
+/// Builds `shipped` once more for `target` (always passed to cargo, so build scripts and
+/// proc-macros, built for the host, get none of these flags), statically linked: the
+/// [`release_rustflags`] and `-C target-feature=+crt-static`, into `static/` under the
+/// target directory, so it never replaces the release build's binary (the remap of the
+/// target directory covers it, so it is as reproducible). The container image's binary.
+pub fn build_static(
+    sh: &Shell,
+    cargo: &str,
+    metadata: &Metadata,
+    shipped: &Shipped,
+    target: &str,
+) -> Result<Binary> {
+    let rustflags = static_rustflags(release_rustflags(metadata, Some(target))?);
+    let target_dir = metadata.target_directory.as_std_path().join("static");
+    let plan = std::slice::from_ref(shipped);
+    let mut built = run_build(
+        sh,
+        cargo,
+        metadata,
+        plan,
+        Some(target),
+        &rustflags,
+        Some(&target_dir),
+    )?;
+    match built.binaries.pop() {
+        Some(binary) => Ok(binary),
+        None => bail!("cargo built no static executable for {shipped} ({target})"),
+    }
 }
 
 /// The `CARGO_ENCODED_RUSTFLAGS` of a release build for `target` (the host when `None`):
@@ -161,6 +182,44 @@ pub fn release_rustflags(metadata: &Metadata, target: Option<&str>) -> Result<St
             ),
         ],
     )
+}
+
+/// `cargo build` of `plan` with `rustflags` (and `CARGO_TARGET_DIR=target_dir` when given),
+/// and each binary of the plan found in cargo's messages.
+fn run_build(
+    sh: &Shell,
+    cargo: &str,
+    metadata: &Metadata,
+    plan: &[Shipped],
+    target: Option<&str>,
+    rustflags: &str,
+    target_dir: Option<&Path>,
+) -> Result<Built> {
+    let args = build_args(plan, target);
+    let mut command = cmd!(sh, "{cargo} build {args...}").env("CARGO_ENCODED_RUSTFLAGS", rustflags);
+    if let Some(dir) = target_dir {
+        command = command.env("CARGO_TARGET_DIR", dir);
+    }
+    let stdout = command
+        .quiet()
+        .read()
+        .context("cargo build failed (its errors are above)")?;
+    let names: BTreeMap<&str, &str> = metadata
+        .packages
+        .iter()
+        .map(|p| (p.id.repr.as_str(), p.name.as_str()))
+        .collect();
+    Ok(match_plan(plan, reported_binaries(&stdout, &names)?))
+}
+
+/// `CARGO_ENCODED_RUSTFLAGS` `flags` with `-Ctarget-feature=+crt-static` after them.
+fn static_rustflags(flags: String) -> String {
+    const STATIC: &str = "-Ctarget-feature=+crt-static";
+    if flags.is_empty() {
+        STATIC.to_owned()
+    } else {
+        format!("{flags}\x1f{STATIC}")
+    }
 }
 
 /// Every executable of a workspace package (`names`: package id to name) that cargo's
@@ -378,6 +437,18 @@ mod tests {
         assert_eq!(
             host,
             "--release --locked --message-format=json-render-diagnostics -p product --bin product"
+        );
+    }
+
+    #[test]
+    fn the_static_build_adds_crt_static_after_every_other_flag() {
+        assert_eq!(
+            static_rustflags(String::new()),
+            "-Ctarget-feature=+crt-static"
+        );
+        assert_eq!(
+            static_rustflags("--cfg\x1fx".to_owned()),
+            "--cfg\x1fx\x1f-Ctarget-feature=+crt-static"
         );
     }
 

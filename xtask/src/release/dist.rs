@@ -1,15 +1,17 @@
 //! The release directory (`dist/`): what may be in it before a release, and writing one.
 //!
-//! A release writes the binaries (mode 0755), `SHA256SUMS` (`sha256sum` format, one
-//! `<hex>  <name>` line per binary, by name), `release.intoto.json` and, when signed,
-//! `release.intoto.jsonl` (its DSSE envelope); nothing else, and no timestamp in any of
-//! them. The directory must be missing, empty, or hold only a previous release: the
-//! files its `SHA256SUMS` names, `SHA256SUMS`, `release.intoto.json` and
-//! `release.intoto.jsonl`. Those are replaced; anything else makes the release stop
-//! before building, so it never deletes a file it did not write. Each file is written
-//! through a temporary file and renamed into place, and the envelope, `SHA256SUMS` and
-//! the statement come last, so an interrupted release never leaves a directory that
-//! checks out. `SHA256SUMS` lists the binaries only: the envelope carries its own proof.
+//! A release writes the binaries (mode 0755), the wheel and the image archive (0644, by
+//! [`copy_artifact`]: each is one file, so the rules below hold for them unchanged),
+//! `SHA256SUMS` (`sha256sum` format, one `<hex>  <name>` line per file, by name),
+//! `release.intoto.json` and, when signed, `release.intoto.jsonl` (its DSSE envelope);
+//! nothing else, and no timestamp in any of them. The directory must be missing, empty,
+//! or hold only a previous release: the files its `SHA256SUMS` names, `SHA256SUMS`,
+//! `release.intoto.json` and `release.intoto.jsonl`. Those are replaced; anything else
+//! makes the release stop before building, so it never deletes a file it did not write.
+//! Each file is written through a temporary file and renamed into place, and the
+//! envelope, `SHA256SUMS` and the statement come last, so an interrupted release never
+//! leaves a directory that checks out. `SHA256SUMS` lists the released files only: the
+//! envelope carries its own proof.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};

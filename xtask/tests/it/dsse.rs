@@ -65,6 +65,7 @@ fn signed() -> &'static Signed {
                 path(&dist),
                 // The signature covers whatever the statement lists; the binary is enough.
                 "--no-wheel",
+                "--no-image",
                 "--sign",
                 path(&key.private),
             ],

@@ -20,6 +20,7 @@ mod license;
 mod reissue;
 mod release;
 mod rotation;
+mod rotation_status;
 mod show;
 mod wheel;
 
@@ -172,3 +173,4 @@ pub fn listed<'a>(list: &'a serde_json::Value, id: &str) -> &'a serde_json::Valu
         .find(|k| k["id"] == id)
         .unwrap_or_else(|| panic!("no key {id} in {list}"))
 }
+mod image;

@@ -81,11 +81,16 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     let wheel = wheel_name(&r.dist);
-    let expected: BTreeSet<String> = ["SHA256SUMS", "caio-verify", "release.intoto.json"]
-        .map(str::to_owned)
-        .into_iter()
-        .chain([wheel.clone()])
-        .collect();
+    let expected: BTreeSet<String> = [
+        "SHA256SUMS",
+        "caio-verify",
+        "caio-verify-image.tar",
+        "release.intoto.json",
+    ]
+    .map(str::to_owned)
+    .into_iter()
+    .chain([wheel.clone()])
+    .collect();
     assert_eq!(files, expected);
     let mode = std::fs::metadata(r.dist.join("caio-verify"))
         .expect("binary")
@@ -100,7 +105,10 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
         .quiet()
         .read()
         .expect("sha256sum -c passes");
-    assert_eq!(checked, format!("caio-verify: OK\n{wheel}: OK"));
+    assert_eq!(
+        checked,
+        format!("caio-verify: OK\ncaio-verify-image.tar: OK\n{wheel}: OK")
+    );
 
     let statement: Value = serde_json::from_str(
         &std::fs::read_to_string(r.dist.join("release.intoto.json")).expect("statement"),
@@ -116,10 +124,13 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
         "https://caio.example/keyring-release/v1"
     );
     let wheel_bytes = std::fs::read(r.dist.join(&wheel)).expect("wheel");
+    let image = std::fs::read(r.dist.join("caio-verify-image.tar")).expect("image");
     assert_eq!(
         statement["subject"],
         serde_json::json!([
             {"name": "caio-verify", "digest": {"sha256": hex::encode(Sha256::digest(&binary))}},
+            {"name": "caio-verify-image.tar",
+             "digest": {"sha256": hex::encode(Sha256::digest(&image))}},
             {"name": wheel, "digest": {"sha256": hex::encode(Sha256::digest(&wheel_bytes))}},
         ])
     );
