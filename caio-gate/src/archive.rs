@@ -291,22 +291,11 @@ impl<'a> Walker<'a> {
         // The tar reader holds long names and PAX records in memory while it looks for
         // the next entry: meter what it reads then. Each entry's data is read to its end
         // here before the next, so what it reads then is headers and padding only.
-        let meter = Rc::new(HeaderMeter {
-            armed: Cell::new(false),
-            read: Cell::new(0),
-            max: self.limits.max_tar_header_bytes,
-            budget: Rc::clone(&self.budget),
-        });
-        let metered = Metered {
-            inner: reader,
-            meter: Rc::clone(&meter),
-        };
+        let (metered, meter) = self.metered(reader);
         let mut archive = tar::Archive::new(metered);
         let mut entries = archive.entries().map_err(|e| self.error(e, Format::Tar))?;
         loop {
-            meter.arm();
-            let next = entries.next();
-            meter.armed.set(false);
+            let next = meter.measure(|| entries.next());
             let Some(entry) = next else {
                 return Ok(());
             };
@@ -354,24 +343,13 @@ impl<'a> Walker<'a> {
     /// A tar in a map: headers through the tar reader, each entry's bytes as the slice
     /// of the map that holds them (the reader seeks past them, nothing is copied).
     fn mapped_tar(&mut self, map: &Mapped, data: &[u8], depth: usize) -> Result<(), ArtifactError> {
-        let meter = Rc::new(HeaderMeter {
-            armed: Cell::new(false),
-            read: Cell::new(0),
-            max: self.limits.max_tar_header_bytes,
-            budget: Rc::clone(&self.budget),
-        });
-        let metered = Metered {
-            inner: io::Cursor::new(data),
-            meter: Rc::clone(&meter),
-        };
+        let (metered, meter) = self.metered(io::Cursor::new(data));
         let mut archive = tar::Archive::new(metered);
         let mut entries = archive
             .entries_with_seek()
             .map_err(|e| self.error(e, Format::Tar))?;
         loop {
-            meter.arm();
-            let next = entries.next();
-            meter.armed.set(false);
+            let next = meter.measure(|| entries.next());
             let Some(entry) = next else {
                 break;
             };
@@ -555,6 +533,22 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
+    /// `inner` as a tar reader's input, with the meter of what [`HeaderMeter::measure`]
+    /// lets the reader read against `max_tar_header_bytes`.
+    fn metered<R>(&self, inner: R) -> (Metered<R>, Rc<HeaderMeter>) {
+        let meter = Rc::new(HeaderMeter {
+            armed: Cell::new(false),
+            read: Cell::new(0),
+            max: self.limits.max_tar_header_bytes,
+            budget: Rc::clone(&self.budget),
+        });
+        let metered = Metered {
+            inner,
+            meter: Rc::clone(&meter),
+        };
+        (metered, meter)
+    }
+
     fn tracked<R>(&self, inner: R, role: Role) -> Tracked<R> {
         Tracked {
             inner,
@@ -619,9 +613,14 @@ impl Budget {
 }
 
 impl HeaderMeter {
-    fn arm(&self) {
+    /// Runs `search` (the tar reader looking for the next entry) with the meter armed
+    /// from zero.
+    fn measure<T>(&self, search: impl FnOnce() -> T) -> T {
         self.read.set(0);
         self.armed.set(true);
+        let found = search();
+        self.armed.set(false);
+        found
     }
 }
 
