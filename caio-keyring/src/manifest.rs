@@ -107,6 +107,19 @@ pub struct ManifestError {
     pub kind: ManifestErrorKind,
 }
 
+/// Where in a manifest a problem is, as every message about one starts:
+/// `keys/keyring.toml:12: key "caio-2026-01"`. The manifest's errors and the policy
+/// findings of the operator commands name their places through it, so they read alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    /// The file at fault: the manifest, or a file beside it.
+    pub file: &'a Path,
+    /// The 1-based line in the manifest, when known.
+    pub line: Option<usize>,
+    /// The id of the key at fault, when the problem is in a key.
+    pub key: Option<&'a str>,
+}
+
 /// Every problem found in a manifest; never empty.
 #[derive(Debug)]
 pub struct ManifestErrors(pub Vec<ManifestError>);
@@ -328,6 +341,15 @@ pub fn datetime_to_unix(dt: &Datetime) -> Option<i64> {
 }
 
 impl ManifestError {
+    /// The file, line and key of the problem.
+    pub fn place(&self) -> Place<'_> {
+        Place {
+            file: &self.file,
+            line: self.line,
+            key: self.key.as_deref(),
+        }
+    }
+
     fn file(path: &Path, kind: ManifestErrorKind) -> Self {
         Self {
             file: path.to_owned(),
@@ -340,15 +362,22 @@ impl ManifestError {
     }
 }
 
-impl fmt::Display for ManifestError {
+impl fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
-        if let Some(key) = &self.key {
+        if let Some(key) = self.key {
             write!(f, ": key {key:?}")?;
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.place())?;
         if let Some(field) = self.field {
             write!(f, ": field `{field}`")?;
         }

@@ -25,7 +25,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use caio_keyring::OPEN_END;
-use caio_keyring::manifest::{KeyStatus, Manifest, ManifestKey};
+use caio_keyring::manifest::{KeyStatus, Manifest, ManifestKey, Place};
 
 use crate::time::{DAY, format_days, format_instant};
 
@@ -121,14 +121,12 @@ impl Horizon {
 
 impl fmt::Display for PolicyFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(key) = &self.key {
-            write!(f, ": key {key:?}")?;
-        }
-        write!(f, ": {}", self.message)
+        let place = Place {
+            file: &self.file,
+            line: self.line,
+            key: self.key.as_deref(),
+        };
+        write!(f, "{place}: {}", self.message)
     }
 }
 
