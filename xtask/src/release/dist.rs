@@ -168,19 +168,10 @@ fn copy_hashed(from: &Path, to: &Path, mode: u32) -> Result<String> {
     let mut source = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        let n = source
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", from.display()))?;
-        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-            break;
-        };
-        hasher.update(chunk);
+    let digest = read_hashed(&mut source, from, |chunk| {
         tmp.write_all(chunk)
-            .with_context(|| format!("cannot write a temporary file for {}", to.display()))?;
-    }
+            .with_context(|| format!("cannot write a temporary file for {}", to.display()))
+    })?;
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
         .and_then(|()| tmp.as_file().sync_all())
@@ -188,6 +179,28 @@ fn copy_hashed(from: &Path, to: &Path, mode: u32) -> Result<String> {
     tmp.persist(to)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot write {}", to.display()))?;
+    Ok(digest)
+}
+
+/// Reads `source` (the file at `path`) to its end in 1 MiB chunks, handing each to
+/// `each`, and returns the lowercase hex SHA-256 of what it read.
+pub(super) fn read_hashed(
+    source: &mut File,
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        let n = source
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+            break;
+        };
+        hasher.update(chunk);
+        each(chunk)?;
+    }
     Ok(hex::encode(hasher.finalize()))
 }
 

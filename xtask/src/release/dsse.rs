@@ -22,7 +22,6 @@ use caio_keyring::Fingerprint;
 use clap::Args;
 use ed25519_dalek::{Signature as EdSignature, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use super::dist;
 use super::statement::STATEMENT_TYPE;
@@ -257,21 +256,9 @@ fn subjects(payload: &[u8]) -> Result<Vec<(String, String)>, String> {
 
 /// The lowercase hex SHA-256 of a file's bytes.
 fn sha256_file(path: &Path) -> Result<String> {
-    use std::io::Read as _;
     let mut file =
         fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-            break;
-        };
-        hasher.update(chunk);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    dist::read_hashed(&mut file, path, |_| Ok(()))
 }
 
 #[cfg(test)]
