@@ -249,18 +249,7 @@ impl Pkcs11Uri {
         attribute: Option<&str>,
         seen: &mut Vec<&'static str>,
     ) -> Result<(), UriError> {
-        let (name, value) = name_value(component, index, attribute)?;
-        let name = match PATH_ATTRIBUTES.iter().find(|n| **n == name) {
-            Some(name) => *name,
-            None if QUERY_ATTRIBUTES.contains(&name) => {
-                return Err(wrong_component(name, component));
-            }
-            None => return Err(unknown(component, name)),
-        };
-        if seen.contains(&name) {
-            return Err(UriError::Duplicate { name });
-        }
-        seen.push(name);
+        let (name, value) = known_attribute(component, index, attribute, seen)?;
         let bytes = decode(name, value, component)?;
         let text = || String::from_utf8(bytes.clone()).map_err(|_| UriError::NotUtf8 { name });
         match name {
@@ -314,18 +303,7 @@ impl Pkcs11Uri {
         pin_source: &mut Option<String>,
     ) -> Result<(), UriError> {
         let component = Component::Query;
-        let (name, value) = name_value(component, index, attribute)?;
-        let name = match QUERY_ATTRIBUTES.iter().find(|n| **n == name) {
-            Some(name) => *name,
-            None if PATH_ATTRIBUTES.contains(&name) => {
-                return Err(wrong_component(name, component));
-            }
-            None => return Err(unknown(component, name)),
-        };
-        if seen.contains(&name) {
-            return Err(UriError::Duplicate { name });
-        }
-        seen.push(name);
+        let (name, value) = known_attribute(component, index, attribute, seen)?;
         if name == "pin-value" {
             self.redacted.push_str("pin-value=");
             self.redacted.push_str(REDACTED);
@@ -448,6 +426,32 @@ fn name_value(
         .ok_or(UriError::EmptyAttribute { component, index })?
         .split_once('=')
         .ok_or(UriError::MissingEquals { component, index })
+}
+
+/// The name and raw value of the attribute at `index` of `component`: a name of that
+/// component's own (one of the other's is in the wrong place), not `seen` before, and
+/// added to `seen`.
+fn known_attribute<'a>(
+    component: Component,
+    index: usize,
+    attribute: Option<&'a str>,
+    seen: &mut Vec<&'static str>,
+) -> Result<(&'static str, &'a str), UriError> {
+    let (name, value) = name_value(component, index, attribute)?;
+    let (own, other) = match component {
+        Component::Path => (&PATH_ATTRIBUTES[..], &QUERY_ATTRIBUTES[..]),
+        Component::Query => (&QUERY_ATTRIBUTES[..], &PATH_ATTRIBUTES[..]),
+    };
+    let name = match own.iter().find(|n| **n == name) {
+        Some(name) => *name,
+        None if other.contains(&name) => return Err(wrong_component(name, component)),
+        None => return Err(unknown(component, name)),
+    };
+    if seen.contains(&name) {
+        return Err(UriError::Duplicate { name });
+    }
+    seen.push(name);
+    Ok((name, value))
 }
 
 fn unknown(component: Component, name: &str) -> UriError {
@@ -697,18 +701,18 @@ mod tests {
 
     #[test]
     fn pin_sources() {
-        check("pkcs11:?pin-source=file:/etc/pin", Ok("pin-file=/etc/pin"));
-        check(
-            "pkcs11:?pin-source=file:///etc/pin",
-            Ok("pin-file=/etc/pin"),
-        );
-        check(
-            "pkcs11:?pin-source=file://localhost/etc/pin",
-            Ok("pin-file=/etc/pin"),
-        );
-        check("pkcs11:?pin-source=/etc/pin", Ok("pin-file=/etc/pin"));
-        check("pkcs11:?pin-source=pin.txt", Ok("pin-file=pin.txt"));
-        check("pkcs11:?pin-source=file:pin.txt", Ok("pin-file=pin.txt"));
+        // A local file: a file: URI (no host, or localhost), a path or a relative name.
+        for (source, file) in [
+            ("file:/etc/pin", "/etc/pin"),
+            ("file:///etc/pin", "/etc/pin"),
+            ("file://localhost/etc/pin", "/etc/pin"),
+            ("/etc/pin", "/etc/pin"),
+            ("pin.txt", "pin.txt"),
+            ("file:pin.txt", "pin.txt"),
+        ] {
+            let uri = format!("pkcs11:?pin-source={source}");
+            check(&uri, Ok(&format!("pin-file={file}")));
+        }
         check(
             "pkcs11:?pin-source=file://host/etc/pin",
             Err(UriError::BadValue {
@@ -861,42 +865,25 @@ mod tests {
             Err(UriError::BadPercentEncoding { name: "token" }),
         );
         check("pkcs11:token=%FF", Err(UriError::NotUtf8 { name: "token" }));
-        for bad in ["pkcs11:type=key", "pkcs11:type=Private", "pkcs11:type="] {
+        // A value its attribute does not take: the error names the attribute.
+        for (bad, attribute) in [
+            ("pkcs11:type=key", "type"),
+            ("pkcs11:type=Private", "type"),
+            ("pkcs11:type=", "type"),
+            ("pkcs11:slot-id=", "slot-id"),
+            ("pkcs11:slot-id=-1", "slot-id"),
+            ("pkcs11:slot-id=1x", "slot-id"),
+            ("pkcs11:slot-id=99999999999999999999", "slot-id"),
+            ("pkcs11:library-version=1.", "library-version"),
+            ("pkcs11:library-version=.1", "library-version"),
+            ("pkcs11:library-version=256", "library-version"),
+            ("pkcs11:library-version=1.2.3", "library-version"),
+            ("pkcs11:library-version=a", "library-version"),
+        ] {
             assert!(
                 matches!(
                     Pkcs11Uri::parse(bad),
-                    Err(UriError::BadValue { name: "type", .. })
-                ),
-                "{bad}"
-            );
-        }
-        for bad in [
-            "slot-id=",
-            "slot-id=-1",
-            "slot-id=1x",
-            "slot-id=99999999999999999999",
-        ] {
-            let uri = format!("pkcs11:{bad}");
-            assert!(
-                matches!(
-                    Pkcs11Uri::parse(&uri),
-                    Err(UriError::BadValue {
-                        name: "slot-id",
-                        ..
-                    })
-                ),
-                "{bad}"
-            );
-        }
-        for bad in ["1.", ".1", "256", "1.2.3", "a"] {
-            let uri = format!("pkcs11:library-version={bad}");
-            assert!(
-                matches!(
-                    Pkcs11Uri::parse(&uri),
-                    Err(UriError::BadValue {
-                        name: "library-version",
-                        ..
-                    })
+                    Err(UriError::BadValue { name, .. }) if name == attribute
                 ),
                 "{bad}"
             );
