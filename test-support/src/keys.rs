@@ -55,6 +55,12 @@ pub fn pkcs8_v2_pem(seed: &[u8; 32]) -> String {
         .to_string()
 }
 
+/// The PKCS#8 v1 PEM of `seed` (no public key inside), as `openssl genpkey` writes it.
+pub fn pkcs8_v1_pem(seed: &[u8; 32]) -> String {
+    let der = [&PKCS8_V1_PREFIX[..], seed].concat();
+    crate::leak::pem_text("PRIVATE KEY", &der)
+}
+
 /// Writes `bytes` to `file` with exactly `mode`: how a private key file is written.
 pub fn write_private(file: &Path, bytes: &[u8], mode: u32) {
     std::fs::write(file, bytes).expect("key file");
@@ -77,6 +83,26 @@ pub fn openssl_keygen(private: &Path, public: &Path) -> Key {
         private: private.to_owned(),
         public: public.to_owned(),
     }
+}
+
+/// The Ed25519 signature of `message` by the private key file `private`, made by
+/// `openssl pkeyutl -sign -rawin`.
+pub fn openssl_sign(private: &Path, message: &[u8]) -> [u8; 64] {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input");
+    std::fs::write(&input, message).expect("write the message to sign");
+    let sh = shell();
+    let signature = cmd!(
+        sh,
+        "openssl pkeyutl -sign -rawin -inkey {private} -in {input}"
+    )
+    .quiet()
+    .output()
+    .expect("openssl pkeyutl -sign")
+    .stdout;
+    signature
+        .try_into()
+        .unwrap_or_else(|s: Vec<u8>| panic!("an Ed25519 signature is 64 bytes, not {}", s.len()))
 }
 
 /// `sha256:` and the hex SHA-256 of a public key's DER, computed by OpenSSL alone.

@@ -1,10 +1,13 @@
 //! Running a command as the end-to-end tests do: quietly, whatever its exit status,
-//! keeping what it printed; the workspace root and scratch directories under `target/`.
+//! keeping what it printed; the workspace root and scratch directories under `target/`;
+//! what cargo built and where a server listens.
 //!
 //! Not a place for what a command is asked: the arguments and environment stay with the
 //! test that chooses them.
 
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::Child;
 
 use xshell::{Cmd, Shell};
 
@@ -31,6 +34,11 @@ pub struct RawOutput {
 }
 
 impl Output {
+    /// The lines of stderr that `keep` keeps, in order.
+    pub fn stderr_lines(&self, keep: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.stderr.lines().filter(|l| keep(l)).collect()
+    }
+
     /// Asserts the exit code and that nothing panicked, showing the output when not.
     #[track_caller]
     pub fn expect(self, code: i32) -> Self {
@@ -95,6 +103,29 @@ pub fn capture_bytes(command: Cmd<'_>, what: &str) -> RawOutput {
         stdout: output.stdout,
         stderr: output.stderr,
     }
+}
+
+/// The executable of the target `name` among cargo's `--message-format=json` messages
+/// (one JSON object a line; other lines are passed over): where cargo put what it built.
+pub fn built_executable(messages: &str, name: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+}
+
+/// The address a `caio-verify serve` child announces on its first line of stdout,
+/// `listening on ADDR`. Takes the child's piped stdout; nothing else is read from it.
+pub fn listening_address(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("a piped stdout"))
+        .read_line(&mut line)
+        .expect("read the listening line");
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+        .to_owned()
 }
 
 /// A path as the `&str` a command line takes.

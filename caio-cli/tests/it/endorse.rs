@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use xshell::cmd;
 
-use test_support::run::assert_contains;
+use test_support::run::{assert_contains, capture};
 
 use crate::support::{
     AREA, Entry, Key, Output, build_verifier, kept_dir, openssl_keygen, openssl_license,
@@ -125,7 +125,7 @@ fn claims(f: &Endorsed, changes: Value) -> Value {
 /// `payload` as a CAIO-key-v1 endorsement signed by `signer` with OpenSSL.
 fn openssl_endorsement(signer: &Key, payload: &Value) -> String {
     let input = format!("CAIO-key-v1.{}", b64(payload.to_string()));
-    let signature = openssl_sign(signer, input.as_bytes());
+    let signature = openssl_sign(&signer.private, input.as_bytes());
     format!("{input}.{}", b64(signature))
 }
 
@@ -360,24 +360,15 @@ fn xtask_exe() -> PathBuf {
         let sh = shell();
         sh.change_dir(workspace_root());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = cmd!(
-            sh,
-            "{cargo} build --locked -p xtask --bin xtask --message-format=json-render-diagnostics"
+        let out = capture(
+            cmd!(
+                sh,
+                "{cargo} build --locked -p xtask --bin xtask --message-format=json-render-diagnostics"
+            ),
+            "cargo build -p xtask",
         )
-        .quiet()
-        .ignore_status()
-        .output()
-        .expect("cargo build -p xtask");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = String::from_utf8_lossy(&out.stdout);
-        out.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "xtask")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect(0);
+        test_support::run::built_executable(&out.stdout, "xtask")
             .expect("cargo built an xtask executable")
     })
     .clone()

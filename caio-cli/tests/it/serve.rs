@@ -3,7 +3,7 @@
 //! reference OpenMetrics parser (Debian's `python3-prometheus-client`), a slow client
 //! on a raw socket, and signals.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -59,15 +59,7 @@ impl Server {
                     .extend_from_slice(&buf[..n]);
             }
         });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_owned();
+        let addr = test_support::run::listening_address(&mut child);
         assert!(addr.starts_with("127.0.0.1:"), "{addr}");
         Self {
             child,

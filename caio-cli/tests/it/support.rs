@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use xshell::cmd;
 
 pub use test_support::keyring::{Entry, find_block, write_manifest, write_manifest_with};
-pub use test_support::keys::Key;
+pub use test_support::keys::{Key, openssl_sign};
 pub use test_support::run::{Output, capture, kept_dir, shell, workspace_root};
 pub use test_support::tokens::unix;
 
@@ -30,27 +30,8 @@ pub fn openssl_keygen(dir: &Path, name: &str) -> Key {
 pub fn openssl_license(key: &Key, payload: &serde_json::Value) -> String {
     let payload = serde_json::to_vec(payload).expect("json");
     let signing_input = caio_verify::license::signing_input(&payload);
-    let signature = openssl_sign(key, signing_input.as_bytes());
-    let signature: [u8; 64] = signature.try_into().expect("64 bytes");
+    let signature = openssl_sign(&key.private, signing_input.as_bytes());
     caio_verify::license::token(&signing_input, &signature)
-}
-
-pub fn openssl_sign(key: &Key, message: &[u8]) -> Vec<u8> {
-    let sh = shell();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("input");
-    std::fs::write(&input, message).expect("write signing input");
-    let private = &key.private;
-    let signature = cmd!(
-        sh,
-        "openssl pkeyutl -sign -rawin -inkey {private} -in {input}"
-    )
-    .quiet()
-    .output()
-    .expect("openssl pkeyutl -sign")
-    .stdout;
-    assert_eq!(signature.len(), 64, "an Ed25519 signature is 64 bytes");
-    signature
 }
 
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
@@ -66,11 +47,7 @@ pub fn build_lock() -> std::sync::MutexGuard<'static, ()> {
 /// `dest`. The caller holds [`build_lock`].
 pub fn build_verifier_locked(manifest: &Path, dest: &Path) -> Result<PathBuf, String> {
     let out = cargo_build(manifest, &[])?;
-    let exe = out
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "caio-verify")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+    let exe = test_support::run::built_executable(&out, "caio-verify")
         .ok_or("cargo built no caio-verify executable")?;
     let copy = dest.join("caio-verify");
     std::fs::copy(&exe, &copy).map_err(|e| format!("copy {}: {e}", exe.display()))?;

@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use xshell::{Shell, cmd};
 
-use test_support::keys::{PKCS8_V1_PREFIX, fingerprint, public_raw, write_private};
-use test_support::leak::pem_text;
+use test_support::keys::{fingerprint, public_raw};
 use test_support::run::{Output, capture};
+use test_support::tokens::{signature_of, with_signature};
 
-use super::release::released;
+use super::release::{at, openssl_license, private_key, released, verify_artifact};
 
 /// The archive's name in `dist/`.
 const IMAGE: &str = "caio-verify-image.tar";
@@ -91,15 +91,7 @@ fn layout() -> &'static Path {
     static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
     LAYOUT.get_or_init(|| {
         let r = released();
-        assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
-        let dir = r
-            .workspace
-            .parent()
-            .expect("it-release")
-            .join("image-layout");
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).expect("remove the old layout");
-        }
+        let dir = r.fresh_dir("image-layout");
         std::fs::create_dir_all(&dir).expect("layout dir");
         let sh = Shell::new().expect("shell");
         let tar = r.dist.join(IMAGE);
@@ -111,8 +103,7 @@ fn layout() -> &'static Path {
 /// `keys/keyring.toml`'s fingerprint and the copy's `HEAD` and commit time.
 fn expected_labels() -> Value {
     let r = released();
-    let manifest = caio_keyring::manifest::Manifest::load(&r.workspace.join("keys/keyring.toml"))
-        .expect("manifest");
+    let manifest = caio_keyring::manifest::Manifest::load(&r.manifest()).expect("manifest");
     let sh = Shell::new().expect("shell");
     sh.change_dir(&r.workspace);
     let head = run(&sh, "git", &["rev-parse", "HEAD"]).stdout;
@@ -132,7 +123,6 @@ fn expected_labels() -> Value {
 #[test]
 fn skopeo_shows_the_labels_user_entrypoint_and_port_of_the_released_image() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
     let sh = Shell::new().expect("shell");
     let archive = format!("oci-archive:{}", path(&r.dist.join(IMAGE)));
     let shown: Value =
@@ -183,8 +173,6 @@ fn skopeo_shows_the_labels_user_entrypoint_and_port_of_the_released_image() {
 
 #[test]
 fn umoci_unpacks_a_static_caio_verify_that_verifies_an_openssl_license() {
-    let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
     let dir = tempfile::tempdir().expect("tempdir");
     let bundle = dir.path().join("bundle");
     let sh = Shell::new().expect("shell");
@@ -229,16 +217,18 @@ fn umoci_unpacks_a_static_caio_verify_that_verifies_an_openssl_license() {
     );
 
     let keys = tempfile::tempdir().expect("tempdir");
+    let key = private_key(keys.path(), 7);
+    let license = |sub: &str| {
+        let at = at();
+        let payload = json!({"kid": fingerprint(7), "lid": "L-1", "sub": sub,
+                             "iat": at - 86_400, "exp": at + 86_400});
+        openssl_license(&key, &payload)
+    };
+    let valid = license("ACME");
+    let forged = with_signature(&license("EVIL"), &signature_of(&valid));
     let at = jiff::Timestamp::from_second(at())
         .expect("instant")
         .to_string();
-    let valid = openssl_license(keys.path(), 7, "ACME");
-    let other = openssl_license(keys.path(), 7, "EVIL");
-    let forged = format!(
-        "{}.{}",
-        other.rsplit_once('.').expect("parts").0,
-        valid.rsplit_once('.').expect("parts").1
-    );
     let exe = path(&exe);
     let verdict = |token: &str, code: i32| -> Value {
         let out = capture(
@@ -266,7 +256,6 @@ fn umoci_unpacks_a_static_caio_verify_that_verifies_an_openssl_license() {
 #[test]
 fn the_docker_archive_names_the_layout_blobs_and_skopeo_copies_it() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
     let bytes = std::fs::read(r.dist.join(IMAGE)).expect("image");
     let entries = tar_entries(&bytes);
     let names: Vec<&str> = entries.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -329,7 +318,6 @@ fn the_docker_archive_names_the_layout_blobs_and_skopeo_copies_it() {
 #[test]
 fn the_gate_fails_an_image_whose_layer_carries_another_keyring() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
     let original = r.dist.join(IMAGE);
     let entries = tar_entries(&std::fs::read(&original).expect("image"));
     let docker: Value = serde_json::from_slice(entry(&entries, "manifest.json")).expect("JSON");
@@ -377,62 +365,12 @@ fn the_gate_fails_an_image_whose_layer_carries_another_keyring() {
     let patched = dir.path().join(IMAGE);
     std::fs::write(&patched, image.into_inner().expect("image")).expect("write");
 
-    let manifest = r.workspace.join("keys/keyring.toml");
-    let exe = env!("CARGO_BIN_EXE_xtask");
-    let sh = Shell::new().expect("shell");
-    let gate = |artifact: &Path| {
-        capture(
-            cmd!(sh, "{exe} verify-artifact {artifact} --json")
-                .env("CAIO_KEYRING", &manifest)
-                .env_remove("GITHUB_ACTIONS")
-                .env_remove("GITHUB_STEP_SUMMARY"),
-            "xtask verify-artifact",
-        )
-    };
-    let shipped = gate(&original);
-    assert_eq!(shipped.code, 0, "{}{}", shipped.stdout, shipped.stderr);
-    let tampered = gate(&patched);
-    assert_eq!(tampered.code, 1, "{}{}", tampered.stdout, tampered.stderr);
+    verify_artifact(&r.manifest(), &[&original], &["--json"]).expect(0);
+    let tampered = verify_artifact(&r.manifest(), &[&patched], &["--json"]).expect(1);
     let report: Value = serde_json::from_str(&tampered.stdout).expect("JSON");
     assert_eq!(
         report["artifacts"][0]["reasons"],
         json!(["mismatch"]),
         "{report}"
     );
-}
-
-/// When the licenses are checked: 1 June of this year, within the generated key's windows.
-fn at() -> i64 {
-    let utc = jiff::tz::Offset::UTC;
-    let year = utc.to_datetime(jiff::Timestamp::now()).year();
-    utc.to_timestamp(jiff::civil::date(year, 6, 1).at(0, 0, 0, 0))
-        .expect("1 June")
-        .as_second()
-}
-
-/// A license for `sub` signed by `openssl pkeyutl -sign -rawin` with the key of seed
-/// `[seed; 32]` (seed 7 is the released keyring's `caio-test`), valid for a day at [`at`].
-fn openssl_license(dir: &Path, seed: u8, sub: &str) -> String {
-    let private = dir.join(format!("key-{seed}.pem"));
-    let mut der = PKCS8_V1_PREFIX.to_vec();
-    der.extend_from_slice(&[seed; 32]);
-    write_private(&private, pem_text("PRIVATE KEY", &der).as_bytes(), 0o600);
-    let at = at();
-    let payload = json!({"kid": fingerprint(seed), "lid": "L-1", "sub": sub,
-                         "iat": at - 86_400, "exp": at + 86_400});
-    let signing_input =
-        caio_verify::license::signing_input(&serde_json::to_vec(&payload).expect("JSON"));
-    let input = dir.join(format!("input-{sub}"));
-    std::fs::write(&input, signing_input.as_bytes()).expect("write the signing input");
-    let sh = Shell::new().expect("shell");
-    let signature = cmd!(
-        sh,
-        "openssl pkeyutl -sign -rawin -inkey {private} -in {input}"
-    )
-    .quiet()
-    .output()
-    .expect("openssl pkeyutl -sign")
-    .stdout;
-    let signature: [u8; 64] = signature.try_into().expect("64 bytes");
-    caio_verify::license::token(&signing_input, &signature)
 }

@@ -30,7 +30,8 @@ use test_support::run::assert_contains;
 
 use super::{Run, fingerprint, public_pem};
 
-/// The copy, released once by the first test that needs it (`wheel.rs` shares it).
+/// The copy, released once by the first test that needs it (`image.rs` and `wheel.rs`
+/// share it).
 pub(super) struct Released {
     /// Held (an exclusive `flock`) until this test process exits: another `cargo test`
     /// waits rather than syncing, committing or releasing the copy under this one.
@@ -47,10 +48,10 @@ pub(super) struct Released {
     pub(super) run: Run,
 }
 
-/// The shared release.
+/// The shared release, which every test that asks for it needs to have passed.
 pub(super) fn released() -> &'static Released {
     static RELEASED: OnceLock<Released> = OnceLock::new();
-    RELEASED.get_or_init(|| {
+    let r = RELEASED.get_or_init(|| {
         let base = workspace_root().join("target").join("it-release");
         let workspace = base.join("workspace");
         let target = base.join("target");
@@ -68,13 +69,35 @@ pub(super) fn released() -> &'static Released {
             head,
             run,
         }
-    })
+    });
+    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
+    r
+}
+
+impl Released {
+    /// The copy's manifest, the one the release embeds.
+    pub(super) fn manifest(&self) -> PathBuf {
+        self.workspace.join("keys/keyring.toml")
+    }
+
+    /// `target/it-release/NAME`, beside the copy, for what a test process derives from
+    /// the release once; what an earlier process left there is removed first.
+    pub(super) fn fresh_dir(&self, name: &str) -> PathBuf {
+        let dir = self
+            .workspace
+            .parent()
+            .expect("target/it-release")
+            .join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        }
+        dir
+    }
 }
 
 #[test]
 fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
 
     let files: BTreeSet<String> = std::fs::read_dir(&r.dist)
         .expect("dist")
@@ -114,8 +137,7 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
         &std::fs::read_to_string(r.dist.join("release.intoto.json")).expect("statement"),
     )
     .expect("the statement is JSON");
-    let manifest =
-        Manifest::load(&r.workspace.join("keys").join("keyring.toml")).expect("manifest");
+    let manifest = Manifest::load(&r.manifest()).expect("manifest");
     let keyring = manifest.keyring();
     let binary = std::fs::read(r.dist.join("caio-verify")).expect("binary");
     assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
@@ -183,8 +205,7 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
 #[test]
 fn verify_artifact_passes_the_release_and_fails_a_tampered_copy() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
-    let manifest = r.workspace.join("keys").join("keyring.toml");
+    let manifest = r.manifest();
     let released = r.dist.join("caio-verify");
     let dir = tempfile::tempdir().expect("tempdir");
     let tampered = dir.path().join("caio-verify-tampered");
@@ -194,22 +215,13 @@ fn verify_artifact_passes_the_release_and_fails_a_tampered_copy() {
     bytes[at + 28 + 1 + 16 + 1 + 5] ^= 0x01;
     std::fs::write(&tampered, bytes).expect("tampered copy");
 
-    let gate = |args: &[&Path], json: bool| {
-        let mut all: Vec<&std::ffi::OsStr> = vec!["verify-artifact".as_ref()];
-        all.extend(args.iter().map(|p| p.as_os_str()));
-        if json {
-            all.push("--json".as_ref());
-        }
-        xtask(&manifest, &all)
-    };
-
-    let pass = gate(&[&released], false).expect(0);
+    let pass = verify_artifact(&manifest, &[&released], &[]).expect(0);
     assert_contains(&pass.stdout, "PASS");
 
-    let fail = gate(&[&tampered], false).expect(1);
+    let fail = verify_artifact(&manifest, &[&tampered], &[]).expect(1);
     assert_contains(&fail.stdout, "corrupt");
 
-    let both = gate(&[&tampered, &released], true).expect(1);
+    let both = verify_artifact(&manifest, &[&tampered, &released], &["--json"]).expect(1);
     let report: Value = serde_json::from_str(&both.stdout).expect("one JSON document");
     let statuses: Vec<&str> = report["artifacts"]
         .as_array()
@@ -223,14 +235,13 @@ fn verify_artifact_passes_the_release_and_fails_a_tampered_copy() {
         serde_json::json!(["corrupt_block"])
     );
 
-    gate(&[&dir.path().join("missing")], false).expect(2);
+    verify_artifact(&manifest, &[&dir.path().join("missing")], &[]).expect(2);
 }
 
 #[test]
 fn verify_artifact_prints_what_caio_verify_check_prints() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
-    let manifest = r.workspace.join("keys").join("keyring.toml");
+    let manifest = r.manifest();
     // How both commands name the manifest: from the workspace root, as given to check.
     let label = manifest
         .strip_prefix(workspace_root())
@@ -303,11 +314,9 @@ fn verify_artifact_without_a_path_is_a_usage_error() {
 #[test]
 fn release_refuses_a_development_keyring_unless_allowed() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = dir.path().join("keys");
-    write_keyring(&keys, "development");
-    let manifest = keys.join("keyring.toml");
+    let manifest = write_keyring(&keys, "development");
     let out = dir.path().join("dist");
     let env = [("CAIO_KEYRING", manifest.as_os_str())];
 
@@ -344,26 +353,13 @@ fn release_refuses_a_development_keyring_unless_allowed() {
     );
     // The gate holds a development build to the same flag.
     let dev_binary = out.join("caio-verify");
-    xtask(
-        &manifest,
-        &["verify-artifact".as_ref(), dev_binary.as_os_str()],
-    )
-    .expect(1);
-    xtask(
-        &manifest,
-        &[
-            "verify-artifact".as_ref(),
-            dev_binary.as_os_str(),
-            "--allow-development".as_ref(),
-        ],
-    )
-    .expect(0);
+    verify_artifact(&manifest, &[&dev_binary], &[]).expect(1);
+    verify_artifact(&manifest, &[&dev_binary], &["--allow-development"]).expect(0);
 }
 
 #[test]
 fn release_never_deletes_files_it_did_not_write() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
     let dir = tempfile::tempdir().expect("tempdir");
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, b"keep me").expect("notes");
@@ -396,6 +392,34 @@ pub(super) fn wheel_name(dist: &Path) -> String {
         dist.display()
     );
     wheels.into_iter().next().expect("one wheel")
+}
+
+/// When the released binaries judge licenses: 1 June of this year, inside the generated
+/// key's windows (see [`windows`]).
+pub(super) fn at() -> i64 {
+    let utc = jiff::tz::Offset::UTC;
+    let year = utc.to_datetime(jiff::Timestamp::now()).year();
+    utc.to_timestamp(jiff::civil::date(year, 6, 1).at(0, 0, 0, 0))
+        .expect("1 June")
+        .as_second()
+}
+
+/// The private key of seed `[seed; 32]` in `dir`, as OpenSSL writes one (PKCS#8 v1);
+/// seed 7 is the released keyring's `caio-test`.
+pub(super) fn private_key(dir: &Path, seed: u8) -> PathBuf {
+    let private = dir.join(format!("key-{seed}.pem"));
+    let pem = test_support::keys::pkcs8_v1_pem(&[seed; 32]);
+    test_support::keys::write_private(&private, pem.as_bytes(), 0o600);
+    private
+}
+
+/// `payload` as a CAIO-v2 license signed with `openssl pkeyutl -sign -rawin` by the key
+/// file `private`.
+pub(super) fn openssl_license(private: &Path, payload: &Value) -> String {
+    let payload = serde_json::to_vec(payload).expect("JSON");
+    let signing_input = caio_verify::license::signing_input(&payload);
+    let signature = test_support::keys::openssl_sign(private, signing_input.as_bytes());
+    caio_verify::license::token(&signing_input, &signature)
 }
 
 /// The real workspace root.
@@ -434,15 +458,16 @@ fn cargo_xtask(
     capture(command, "cargo")
 }
 
-/// The xtask under test (not the copy's), with `CAIO_KEYRING=manifest`.
-fn xtask(manifest: &Path, args: &[&std::ffi::OsStr]) -> Run {
+/// `verify-artifact ARTIFACTS... FLAGS...` by the xtask under test (not the copy's),
+/// with `CAIO_KEYRING=manifest`, outside GitHub Actions.
+pub(super) fn verify_artifact(manifest: &Path, artifacts: &[&Path], flags: &[&str]) -> Run {
     let sh = Shell::new().expect("shell");
     let exe = env!("CARGO_BIN_EXE_xtask");
-    let command = cmd!(sh, "{exe} {args...}")
+    let command = cmd!(sh, "{exe} verify-artifact {artifacts...} {flags...}")
         .env("CAIO_KEYRING", manifest)
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY");
-    capture(command, "xtask")
+    capture(command, "xtask verify-artifact")
 }
 
 fn path_str(path: &Path) -> &str {
@@ -537,16 +562,19 @@ fn windows() -> (String, String, String) {
 }
 
 /// Writes `dir/keyring.toml` (the shipped policy, one key `caio-test` of seed 7, the
-/// given channel) and its PEM, leaving files that already hold those bytes untouched.
-fn write_keyring(dir: &Path, channel: &str) {
+/// given channel) and its PEM, leaving files that already hold those bytes untouched;
+/// returns the manifest's path. `dsse.rs` releases against it too.
+pub(super) fn write_keyring(dir: &Path, channel: &str) -> PathBuf {
     let (not_before, sign_until, not_after) = windows();
     let manifest = format!(
         "version = 1\nserial = 3\nchannel = \"{channel}\"\n\n{policy}\n[[key]]\nid = \"caio-test\"\nalgorithm = \"ed25519\"\npublic_key = \"caio-test.pem\"\nfingerprint = \"{fp}\"\nnot_before = {not_before}\nsign_until = {sign_until}\nnot_after = {not_after}\n",
         policy = super::POLICY,
         fp = fingerprint(7),
     );
-    write_if_changed(&dir.join("keyring.toml"), manifest.as_bytes());
+    let path = dir.join("keyring.toml");
+    write_if_changed(&path, manifest.as_bytes());
     write_if_changed(&dir.join("caio-test.pem"), public_pem(7).as_bytes());
+    path
 }
 
 fn write_if_changed(path: &Path, bytes: &[u8]) {

@@ -8,7 +8,6 @@
 //! traffic stays on 127.0.0.1. Builds are debug builds of `caio-verify` in their own
 //! target directory (`target/it-rotation`), serialized by a lock.
 
-use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -98,11 +97,7 @@ fn build(name: &str, keys: &[Key<'_>]) -> PathBuf {
         "build {name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let exe = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "caio-verify")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+    let exe = test_support::run::built_executable(&stdout, "caio-verify")
         .expect("cargo built caio-verify");
     let copy = dir.join("caio-verify");
     std::fs::copy(&exe, &copy).expect("copy caio-verify");
@@ -131,15 +126,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start caio-verify serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-            .to_owned();
+        let addr = test_support::run::listening_address(&mut child);
         Self { child, addr }
     }
 
@@ -300,14 +287,27 @@ fn fixture() -> Fixture {
     Fixture::new(POLICY, &[OLD, NEW])
 }
 
-/// `rotation status --retire caio-old --now AT --json` plus `evidence`: the run and
-/// its JSON (Null when stdout is not JSON).
+/// The manifest, and a fleet halfway through the rotation: deployment a trusts OLD
+/// only, b trusts OLD and NEW.
+fn half_rotated() -> (Fixture, Server, Server) {
+    let bins = binaries();
+    let a = Server::start(&bins.old_only);
+    let b = Server::start(&bins.old_and_new);
+    (fixture(), a, b)
+}
+
+/// The command every test asks about: may caio-old retire at AT?
+const STATUS: [&str; 6] = ["rotation", "status", "--retire", OLD.id, "--now", AT];
+
+/// [`STATUS`] plus `evidence`: the report for people.
+fn human_status(f: &Fixture, evidence: &[&str]) -> Run {
+    f.xtask(&[&STATUS[..], evidence].concat())
+}
+
+/// [`STATUS`] `--json` plus `evidence`: the run and its JSON (Null when stdout is not
+/// JSON).
 fn status(f: &Fixture, evidence: &[&str]) -> (Run, Value) {
-    let mut args = vec![
-        "rotation", "status", "--retire", OLD.id, "--now", AT, "--json",
-    ];
-    args.extend_from_slice(evidence);
-    let run = f.xtask(&args);
+    let run = f.xtask(&[&STATUS[..], &["--json"], evidence].concat());
     let json = serde_json::from_str(run.stdout.trim()).unwrap_or(Value::Null);
     (run, json)
 }
@@ -352,10 +352,7 @@ fn old_license(lid: &str) -> String {
 
 #[test]
 fn prometheus_evidence_decides_as_the_fleet_moves() {
-    let bins = binaries();
-    let f = fixture();
-    let a = Server::start(&bins.old_only);
-    let b = Server::start(&bins.old_and_new);
+    let (f, a, b) = half_rotated();
     let prometheus = Prometheus::start(&[("deployment-a", &a.addr), ("deployment-b", &b.addr)]);
     let evidence = ["--prometheus", prometheus.url.as_str()];
 
@@ -370,18 +367,7 @@ fn prometheus_evidence_decides_as_the_fleet_moves() {
     assert_eq!(json["ready"], false);
     assert_eq!(json["evidence"][0]["coverage"]["percent"], 50.0);
     assert_eq!(codes(&json), ["coverage"], "{json:#}");
-    let run = f
-        .xtask(&[
-            "rotation",
-            "status",
-            "--retire",
-            OLD.id,
-            "--now",
-            AT,
-            "--prometheus",
-            &prometheus.url,
-        ])
-        .expect(1);
+    let run = human_status(&f, &evidence).expect(1);
     assert_contains(
         &run.stdout,
         "coverage 50.0% (1 of 2 deployments trust a successor)",
@@ -398,24 +384,13 @@ fn prometheus_evidence_decides_as_the_fleet_moves() {
     // Deployment a is replaced by a build that trusts NEW too: stop it, start the new
     // one, point the same deployment at it and reload Prometheus.
     drop(a);
-    let a2 = Server::start(&bins.old_and_new);
+    let a2 = Server::start(&binaries().old_and_new);
     prometheus.retarget(&[("deployment-a", &a2.addr), ("deployment-b", &b.addr)]);
     let json = poll(&f, &evidence, "ready after the replacement", |run, _| {
         run.code == 0
     });
     assert_eq!(json["evidence"][0]["coverage"]["percent"], 100.0);
-    let run = f
-        .xtask(&[
-            "rotation",
-            "status",
-            "--retire",
-            OLD.id,
-            "--now",
-            AT,
-            "--prometheus",
-            &prometheus.url,
-        ])
-        .expect(0);
+    let run = human_status(&f, &evidence).expect(0);
     assert_contains(&run.stdout, "ready to retire caio-old");
 
     // A license by OLD verified in the fleet: OLD is still needed.
@@ -443,10 +418,7 @@ fn prometheus_evidence_decides_as_the_fleet_moves() {
 
 #[test]
 fn scrape_reads_the_same_coverage_from_the_deployments() {
-    let bins = binaries();
-    let f = fixture();
-    let a = Server::start(&bins.old_only);
-    let b = Server::start(&bins.old_and_new);
+    let (f, a, b) = half_rotated();
     let (run, json) = status(&f, &["--scrape", &a.metrics_url(), &b.metrics_url()]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert_eq!(json["evidence"][0]["kind"], "scrape");
@@ -454,7 +426,7 @@ fn scrape_reads_the_same_coverage_from_the_deployments() {
     assert_eq!(codes(&json), ["coverage"]);
 
     // Two builds trusting NEW: ready; the flag may also be repeated.
-    let c = Server::start(&bins.old_and_new);
+    let c = Server::start(&binaries().old_and_new);
     let (run, json) = status(
         &f,
         &["--scrape", &b.metrics_url(), "--scrape", &c.metrics_url()],

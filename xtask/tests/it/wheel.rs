@@ -15,34 +15,19 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use xshell::{Shell, cmd};
 
-use test_support::keys::{Key, PKCS8_V1_PREFIX, fingerprint, public_raw, write_private};
-use test_support::leak::pem_text;
+use test_support::keys::{fingerprint, public_raw};
 use test_support::run::{Output, RawOutput, capture, capture_bytes, path};
+use test_support::tokens::{signature_of, with_signature};
 
-use super::release::{released, wheel_name};
-
-/// When every license below is checked: within the generated key's windows.
-fn at() -> i64 {
-    let utc = jiff::tz::Offset::UTC;
-    let year = utc.to_datetime(jiff::Timestamp::now()).year();
-    utc.to_timestamp(jiff::civil::date(year, 6, 1).at(0, 0, 0, 0))
-        .expect("1 June")
-        .as_second()
-}
+use super::release::{at, openssl_license, private_key, released, verify_artifact, wheel_name};
 
 /// A venv under `target/it-release/` with the released wheel installed, made afresh
 /// once per test process.
-fn venv(dist: &Path) -> &'static Path {
+fn venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
-        let venv = released()
-            .workspace
-            .parent()
-            .expect("target/it-release")
-            .join("venv");
-        if venv.exists() {
-            std::fs::remove_dir_all(&venv).expect("remove the old venv");
-        }
+        let dist = &released().dist;
+        let venv = released().fresh_dir("venv");
         let sh = Shell::new().expect("shell");
         cmd!(sh, "python3 -m venv {venv}")
             .quiet()
@@ -61,72 +46,26 @@ fn venv(dist: &Path) -> &'static Path {
     })
 }
 
-/// The key of seed `[seed; 32]` as a PKCS#8 v1 PEM (as OpenSSL writes it); seed 7 is the
-/// released keyring's `caio-test`.
-fn signing_key(dir: &Path, seed: u8) -> Key {
-    let private = dir.join(format!("key-{seed}.pem"));
-    let mut der = PKCS8_V1_PREFIX.to_vec();
-    der.extend_from_slice(&[seed; 32]);
-    write_private(&private, pem_text("PRIVATE KEY", &der).as_bytes(), 0o600);
-    Key {
-        private,
-        public: dir.join("unused.pem"),
-        fingerprint: fingerprint(seed),
-    }
-}
-
-/// `payload` signed with `openssl pkeyutl -sign -rawin` as a CAIO-v2 license.
-fn openssl_license(key: &Key, payload: &Value) -> String {
-    let payload = serde_json::to_vec(payload).expect("json");
-    let signing_input = caio_verify::license::signing_input(&payload);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("input");
-    std::fs::write(&input, signing_input.as_bytes()).expect("write the signing input");
-    let private = &key.private;
-    let sh = Shell::new().expect("shell");
-    let signature = cmd!(
-        sh,
-        "openssl pkeyutl -sign -rawin -inkey {private} -in {input}"
-    )
-    .quiet()
-    .output()
-    .expect("openssl pkeyutl -sign")
-    .stdout;
-    let signature: [u8; 64] = signature.try_into().expect("64 bytes");
-    caio_verify::license::token(&signing_input, &signature)
-}
-
 /// Licenses: valid, forged (another licensee under the valid one's signature),
 /// expired, and signed by a key the keyring does not hold; with the expected reason.
-fn licenses(dir: &Path) -> Vec<(String, Option<&'static str>)> {
-    let key = signing_key(dir, 7);
-    let stranger = signing_key(dir, 9);
+fn licenses() -> Vec<(String, Option<&'static str>)> {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let dir = keys.path();
     let at = at();
-    let payload = |kid: &str, sub: &str, exp: i64| {
-        json!({"kid": kid, "lid": "L-42", "sub": sub, "iat": at - 86_400, "exp": exp,
-               "features": ["export", "sso"], "seats": 25})
+    // Signed by the key of `seed`.
+    let license = |seed: u8, sub: &str, exp: i64| {
+        let payload = json!({"kid": fingerprint(seed), "lid": "L-42", "sub": sub,
+                             "iat": at - 86_400, "exp": exp,
+                             "features": ["export", "sso"], "seats": 25});
+        openssl_license(&private_key(dir, seed), &payload)
     };
-    let valid = openssl_license(&key, &payload(&key.fingerprint, "ACME", at + 86_400));
-    let other = openssl_license(&key, &payload(&key.fingerprint, "EVIL", at + 86_400));
-    let forged = format!(
-        "{}.{}",
-        other.rsplit_once('.').expect("parts").0,
-        valid.rsplit_once('.').expect("parts").1
-    );
+    let valid = license(7, "ACME", at + 86_400);
+    let forged = with_signature(&license(7, "EVIL", at + 86_400), &signature_of(&valid));
     vec![
         (valid, None),
         (forged, Some("bad_signature")),
-        (
-            openssl_license(&key, &payload(&key.fingerprint, "ACME", at - 3_600)),
-            Some("expired"),
-        ),
-        (
-            openssl_license(
-                &stranger,
-                &payload(&stranger.fingerprint, "ACME", at + 86_400),
-            ),
-            Some("unknown_key"),
-        ),
+        (license(7, "ACME", at - 3_600), Some("expired")),
+        (license(9, "ACME", at + 86_400), Some("unknown_key")),
     ]
 }
 
@@ -155,11 +94,8 @@ fn run_with_stdin(exe: &[&str], stdin: &str) -> RawOutput {
 
 #[test]
 fn python_verifies_openssl_licenses_with_the_wheels_embedded_keys() {
-    let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
-    let venv = venv(&r.dist);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let licenses = licenses(dir.path());
+    let venv = venv();
+    let licenses = licenses();
     let script = r#"
 import json, sys, datetime, caio_verify
 at = int(sys.argv[1])
@@ -204,10 +140,8 @@ print(json.dumps(out))
 #[test]
 fn python_m_caio_verify_license_prints_what_caio_verify_license_prints() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
-    let venv = venv(&r.dist);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let licenses = licenses(dir.path());
+    let venv = venv();
+    let licenses = licenses();
     let at = jiff::Timestamp::from_second(at())
         .expect("instant")
         .to_string();
@@ -265,8 +199,7 @@ fn python_m_caio_verify_license_prints_what_caio_verify_license_prints() {
 #[test]
 fn python_keyring_is_the_commands_keyring_json() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
-    let venv = venv(&r.dist);
+    let venv = venv();
     let run = python(
         venv,
         "import json, caio_verify; print(json.dumps(caio_verify.keyring()))",
@@ -284,7 +217,6 @@ fn python_keyring_is_the_commands_keyring_json() {
 #[test]
 fn the_gate_fails_a_wheel_whose_extension_carries_another_key() {
     let r = released();
-    assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
     let wheel = r.dist.join(wheel_name(&r.dist));
     let dir = tempfile::tempdir().expect("tempdir");
     let patched = dir.path().join(wheel_name(&r.dist));
@@ -308,21 +240,8 @@ assert patched == 1, patched
         .quiet()
         .run()
         .expect("patch the wheel");
-    let manifest = r.workspace.join("keys/keyring.toml");
-    let exe = env!("CARGO_BIN_EXE_xtask");
-    let gate = |artifact: &Path| {
-        capture(
-            cmd!(sh, "{exe} verify-artifact {artifact}")
-                .env("CAIO_KEYRING", &manifest)
-                .env_remove("GITHUB_ACTIONS")
-                .env_remove("GITHUB_STEP_SUMMARY"),
-            "xtask verify-artifact",
-        )
-    };
-    let shipped = gate(&wheel);
-    assert_eq!(shipped.code, 0, "{}{}", shipped.stdout, shipped.stderr);
-    let tampered = gate(&patched);
-    assert_eq!(tampered.code, 1, "{}{}", tampered.stdout, tampered.stderr);
+    verify_artifact(&r.manifest(), &[&wheel], &[]).expect(0);
+    let tampered = verify_artifact(&r.manifest(), &[&patched], &[]).expect(1);
     assert!(
         format!("{}{}", tampered.stdout, tampered.stderr).contains("FAIL"),
         "{}{}",
