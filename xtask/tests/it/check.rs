@@ -32,11 +32,7 @@ fn check(policy: &str, keys: &[Key<'_>], failures: &[&str]) {
         return;
     }
     let run = run.expect(1);
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = run.stderr_lines(|l| l.starts_with("error:"));
     for failure in failures {
         assert!(
             errors
@@ -147,26 +143,20 @@ fn check_finds_a_private_key_and_an_unnamed_pem_under_keys() {
     std::fs::copy(&private, f.keys_dir().join("backup/notes.txt")).expect("copy");
     std::fs::write(f.keys_dir().join("extra.pem"), public_pem(9)).expect("write");
     let run = f.xtask(&["keys", "check", "--now", NOW]).expect(1);
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = run.stderr_lines(|l| l.starts_with("error:"));
     assert_eq!(errors.len(), 2, "{}", run.stderr);
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("backup/notes.txt") && e.contains("private key")),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("extra.pem") && e.contains("does not name")),
-        "{}",
-        run.stderr
-    );
+    for (file, problem) in [
+        ("backup/notes.txt", "private key"),
+        ("extra.pem", "does not name"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(file) && e.contains(problem)),
+            "{file}: {problem}:\n{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

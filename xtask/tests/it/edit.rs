@@ -141,24 +141,17 @@ fn add_accepts_a_key_made_by_openssl() {
     f.xtask(&["keys", "check", "--now", NOW]).expect(0);
 
     // The private half is refused, before anything is written.
-    let before = f.snapshot();
-    let run = f
-        .cmd("keys add {} --id oops --now {}", &[path(&private), NOW])
-        .expect(2);
-    assert_contains(&run.stderr, "private key");
-    assert_eq!(f.snapshot(), before);
+    f.refused(
+        "keys add {} --id oops --now {}",
+        &[path(&private), NOW],
+        2,
+        &["private key"],
+    );
 }
 
 #[test]
 fn add_defaults_not_before_to_now_and_leaves_the_rest_open() {
-    let f = Fixture::new(
-        "",
-        &[Key {
-            id: "a",
-            seed: 1,
-            windows: "not_before = 2026-01-01T00:00:00Z\n",
-        }],
-    );
+    let f = Fixture::open_key();
     let (_, public) = f.openssl_keypair("b");
     f.cmd("keys add {} --id b --now {}", &[path(&public), NOW])
         .expect(0);
@@ -180,48 +173,35 @@ fn add_refuses_an_existing_pem_and_a_manifest_the_build_would_reject() {
     let (_, public) = f.openssl_keypair("new");
     let public = path(&public);
     std::fs::write(f.keys_dir().join("taken.pem"), "not mine").expect("write");
-    let before = f.snapshot();
-    let run = f
-        .xtask(&["keys", "add", public, "--id", "taken", "--now", NOW])
-        .expect(2);
-    assert_contains(&run.stderr, "refusing to overwrite");
-    assert_eq!(f.snapshot(), before);
+    f.refused(
+        "keys add {} --id taken --now {}",
+        &[public, NOW],
+        2,
+        &["refusing to overwrite"],
+    );
 
     // Windows out of order: the build's own check refuses it, and no PEM is left over.
-    let run = f
-        .cmd(
-            "keys add {} --id backwards --not-before 2027-01-01 --not-after 2026-01-01 --now {}",
-            &[public, NOW],
-        )
-        .expect(1);
-    assert!(
-        run.stderr.contains("backwards") && run.stderr.contains("nothing was written"),
-        "{}",
-        run.stderr
+    f.refused(
+        "keys add {} --id backwards --not-before 2027-01-01 --not-after 2026-01-01 --now {}",
+        &[public, NOW],
+        1,
+        &["backwards", "nothing was written"],
     );
-    assert_eq!(f.snapshot(), before);
 
     // The same key under a second id.
-    let run = f
-        .cmd(
-            "keys add {} --id again --now {}",
-            &[
-                f.keys_dir()
-                    .join("caio-2026-01.pem")
-                    .to_str()
-                    .expect("utf-8"),
-                NOW,
-            ],
-        )
-        .expect(2);
-    assert_contains(&run.stderr, "already in");
-    assert_eq!(f.snapshot(), before);
-
-    let run = f
-        .xtask(&["keys", "add", public, "--id", "../escape", "--now", NOW])
-        .expect(2);
-    assert_contains(&run.stderr, "--id");
-    assert_eq!(f.snapshot(), before);
+    let embedded = f.keys_dir().join("caio-2026-01.pem");
+    f.refused(
+        "keys add {} --id again --now {}",
+        &[path(&embedded), NOW],
+        2,
+        &["already in"],
+    );
+    f.refused(
+        "keys add {} --id ../escape --now {}",
+        &[public, NOW],
+        2,
+        &["--id"],
+    );
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! its signature by OpenSSL; each refusal exits 1 naming the manifest, and nothing is
 //! printed on stdout then; the manifest is never edited.
 
+use std::path::Path;
+
 use caio_verify::endorsement;
 use serde_json::Value;
 
@@ -46,6 +48,14 @@ fn new_public(f: &Fixture, seed: u8) -> std::path::PathBuf {
     let file = f.path().join(format!("new-{seed}.pem"));
     std::fs::write(&file, crate::public_pem(seed)).expect("pem");
     file
+}
+
+/// `keys endorse PUBLIC --id ID --by BY --now NOW`.
+fn endorse_as(f: &Fixture, public: &Path, id: &str, by: &Path) -> crate::Run {
+    f.cmd(
+        "keys endorse {} --id {} --by {} --now {}",
+        &[path(public), id, path(by), NOW],
+    )
 }
 
 /// `keys endorse` of key 7 as `next`, signed by the key with `by_seed`, with `extra`
@@ -191,34 +201,16 @@ fn a_key_or_id_the_manifest_has_is_refused() {
     let f = fixture();
     let by = private_pem(&f, 1, "by");
     let embedded = new_public(&f, 3);
-    let run = f
-        .cmd(
-            "keys endorse {} --id x --by {} --now {}",
-            &[path(&embedded), path(&by), NOW],
-        )
-        .expect(1);
+    let run = endorse_as(&f, &embedded, "x", &by).expect(1);
     assert_contains(&run.stderr, "already in the manifest");
     let public = new_public(&f, 7);
     for id in ["caio-open", "caio-old"] {
-        let run = f
-            .cmd(
-                "keys endorse {} --id {} --by {} --now {}",
-                &[path(&public), id, path(&by), NOW],
-            )
-            .expect(1);
+        let run = endorse_as(&f, &public, id, &by).expect(1);
         assert_contains(&run.stderr, "has that id");
     }
     // Usage errors: a bad id, a private key where the public one belongs.
-    f.cmd(
-        "keys endorse {} --id {} --by {} --now {}",
-        &[path(&public), "a b", path(&by), NOW],
-    )
-    .expect(2);
-    f.cmd(
-        "keys endorse {} --id x --by {} --now {}",
-        &[path(&by), path(&by), NOW],
-    )
-    .expect(2);
+    endorse_as(&f, &public, "a b", &by).expect(2);
+    endorse_as(&f, &by, "x", &by).expect(2);
 }
 
 #[test]
@@ -226,12 +218,7 @@ fn a_deny_keyring_gets_a_warning_and_still_an_endorsement() {
     let f = Fixture::one_key();
     let by = private_pem(&f, 1, "by");
     let public = new_public(&f, 7);
-    let run = f
-        .cmd(
-            "keys endorse {} --id next --by {} --now {}",
-            &[path(&public), path(&by), NOW],
-        )
-        .expect(0);
+    let run = endorse_as(&f, &public, "next", &by).expect(0);
     assert_contains(&run.stderr, "ignore endorsements");
     assert!(run.stdout.starts_with("CAIO-key-v1."));
 }

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use xshell::cmd;
 
+use test_support::keys::write_private;
 use test_support::run::assert_contains;
 
 use crate::license::{TestIssuer, openssl_verifies, payload_of, unix};
@@ -275,12 +276,7 @@ fn a_license_signed_on_the_token_verifies_with_openssl_and_license_verify() {
 
     // The PIN from a pin-source file (file: URI, trailing newline), no warning.
     let pin_file = f.path().join("pin");
-    std::fs::write(&pin_file, format!("{PIN}\n")).expect("pin file");
-    std::fs::set_permissions(
-        &pin_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .expect("chmod");
+    write_private(&pin_file, format!("{PIN}\n").as_bytes(), 0o600);
     let uri = hsm.uri(
         "token=caio;object=lic",
         &format!("pin-source=file:{}", path(&pin_file)),
@@ -339,12 +335,7 @@ fn licenses_reissued_through_the_token_all_verify_with_openssl() {
     let output_file = f.path().join("reissued.txt");
 
     let pin_file = f.path().join("pin");
-    std::fs::write(&pin_file, PIN).expect("pin file");
-    std::fs::set_permissions(
-        &pin_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .expect("chmod");
+    write_private(&pin_file, PIN.as_bytes(), 0o600);
     let uri = hsm.uri(
         "token=caio;object=lic;type=private",
         &format!("pin-source={}", path(&pin_file)),

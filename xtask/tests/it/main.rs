@@ -83,6 +83,19 @@ impl Fixture {
         )
     }
 
+    /// No policy, and one key `a` with a `not_before` only: nothing bounds the windows
+    /// an edit writes.
+    pub fn open_key() -> Self {
+        Self::new(
+            "",
+            &[Key {
+                id: "a",
+                seed: 1,
+                windows: "not_before = 2026-01-01T00:00:00Z\n",
+            }],
+        )
+    }
+
     /// The temporary directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -126,6 +139,19 @@ impl Fixture {
             .env("CAIO_KEYRING", self.manifest())
             .stdin(stdin);
         capture(command, "xtask")
+    }
+
+    /// Runs `xtask` with the arguments of `template` and `values` (as [`Fixture::cmd`])
+    /// and asserts a refusal: exit `code`, each of `needles` on stderr, and every file
+    /// of the fixture as it was.
+    pub fn refused(&self, template: &str, values: &[&str], code: i32, needles: &[&str]) -> Run {
+        let before = self.snapshot();
+        let run = self.cmd(template, values).expect(code);
+        for needle in needles {
+            test_support::run::assert_contains(&run.stderr, needle);
+        }
+        assert_eq!(self.snapshot(), before, "{template} changed a file");
+        run
     }
 
     /// Every file under the fixture with its bytes and mode: what "unchanged" means.

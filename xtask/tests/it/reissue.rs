@@ -98,11 +98,7 @@ fn reissue_reports_bad_lines_by_number_and_writes_the_good_ones() {
     let input = write_lines(&f, "input.txt", &lines);
     let output = f.path().join("out.txt");
     let run = reissue(&f, &new_key, &input, Some(&output), &[]).expect(1);
-    let rejected: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.contains(": rejected ("))
-        .collect();
+    let rejected = run.stderr_lines(|l| l.contains(": rejected ("));
     let expected = [
         ("input.txt:2:", "(bad_prefix)"),
         ("input.txt:5:", "(bad_signature)"),
@@ -256,11 +252,7 @@ fn keys_check_licenses_names_each_orphaned_license() {
     let run = f
         .cmd("keys check --licenses {} --now 2026-06-01", &[path(&file)])
         .expect(1);
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = run.stderr_lines(|l| l.starts_with("error:"));
     let expected = [
         "outstanding.txt:3: license \"L-late\": outlives_key: expires 2027-05-01T00:00:00Z, but key \"a\" stops verifying at 2027-04-01T00:00:00Z",
         "outstanding.txt:4: license \"L-forever-a\": outlives_key: never expires, but key \"a\"",

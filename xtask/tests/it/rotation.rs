@@ -68,16 +68,12 @@ fn rotation_add_rotate_check_retire_remove() {
     );
 
     // Not before the deadline...
-    let before = f.snapshot();
-    let run = f
-        .xtask(&["keys", "remove", "caio-2026-01", "--now", "2026-11-01"])
-        .expect(1);
-    assert!(
-        run.stderr.contains("keyring.toml") && run.stderr.contains("caio-2026-01"),
-        "{}",
-        run.stderr
+    f.refused(
+        "keys remove caio-2026-01 --now 2026-11-01",
+        &[],
+        1,
+        &["keyring.toml", "caio-2026-01"],
     );
-    assert_eq!(f.snapshot(), before);
     // ...but after it, with its PEM.
     f.xtask(&["keys", "remove", "caio-2026-01", "--now", "2026-11-16"])
         .expect(0);
@@ -93,26 +89,18 @@ fn rotate_refuses_a_grace_below_min_overlap_and_a_lifetime_above_the_maximum() {
     let f = Fixture::one_key();
     let (_, public) = f.openssl_keypair("new");
     let public = path(&public);
-    let before = f.snapshot();
-    let run = f
-        .cmd(
-            "keys rotate {} --id n --grace 29d --now 2026-10-01",
-            &[public],
-        )
-        .expect(1);
-    assert!(
-        run.stderr.contains("keyring.toml") && run.stderr.contains("min_overlap_days = 30"),
-        "{}",
-        run.stderr
+    f.refused(
+        "keys rotate {} --id n --grace 29d --now 2026-10-01",
+        &[public],
+        1,
+        &["keyring.toml", "min_overlap_days = 30"],
     );
-    let run = f
-        .cmd(
-            "keys rotate {} --id n --lifetime 826d --now 2026-10-01",
-            &[public],
-        )
-        .expect(1);
-    assert_contains(&run.stderr, "max_key_lifetime_days = 825");
-    assert_eq!(f.snapshot(), before);
+    f.refused(
+        "keys rotate {} --id n --lifetime 826d --now 2026-10-01",
+        &[public],
+        1,
+        &["max_key_lifetime_days = 825"],
+    );
 }
 
 #[test]
@@ -133,14 +121,7 @@ fn rotate_defaults_to_90_days_grace_and_the_policy_lifetime() {
 
 #[test]
 fn rotate_without_a_policy_leaves_the_new_key_open() {
-    let f = Fixture::new(
-        "",
-        &[Key {
-            id: "a",
-            seed: 1,
-            windows: "not_before = 2026-01-01T00:00:00Z\n",
-        }],
-    );
+    let f = Fixture::open_key();
     let (_, public) = f.openssl_keypair("new");
     f.cmd(
         "keys rotate {} --id b --grace 2w --now 2026-10-01",
@@ -182,14 +163,10 @@ fn rotate_refuses_while_a_key_is_pending() {
         ],
     );
     let (_, public) = f.openssl_keypair("new");
-    let before = f.snapshot();
-    let run = f
-        .cmd("keys rotate {} --id n --now 2026-10-01", &[path(&public)])
-        .expect(1);
-    assert!(
-        run.stderr.contains("scheduled") && run.stderr.contains("keyring.toml"),
-        "{}",
-        run.stderr
+    f.refused(
+        "keys rotate {} --id n --now 2026-10-01",
+        &[path(&public)],
+        1,
+        &["scheduled", "keyring.toml"],
     );
-    assert_eq!(f.snapshot(), before);
 }

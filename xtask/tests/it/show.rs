@@ -1,6 +1,8 @@
 //! `keys list` and `keys timeline`: each key's state at an instant, the JSON shape,
 //! and the chart in text and SVG.
 
+use test_support::run::assert_contains;
+
 use crate::{Fixture, Key, fingerprint, listed, path};
 
 fn five_states() -> Fixture {
@@ -83,11 +85,8 @@ fn timeline_charts_every_key_and_writes_an_svg() {
             run.stdout
         );
     }
-    assert!(
-        run.stdout.contains('▼') && run.stdout.contains("now"),
-        "{}",
-        run.stdout
-    );
+    assert_contains(&run.stdout, "▼");
+    assert_contains(&run.stdout, "now");
     let picture = std::fs::read_to_string(&svg).expect("the SVG is written");
     assert!(picture.starts_with("<svg ") && picture.trim_end().ends_with("</svg>"));
     for id in ["expired", "verify-only", "signing", "pending", "revoked"] {
