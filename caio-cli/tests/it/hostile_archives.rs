@@ -49,6 +49,15 @@ fn check(path: &Path, allowed_codes: &[i32], expect_in_output: &str) {
     );
 }
 
+/// Writes `bytes` as `name` in a temporary directory and [`check`]s it: the output
+/// must name the file.
+fn check_bytes(name: &str, bytes: &[u8], allowed_codes: &[i32]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("write");
+    check(&path, allowed_codes, name);
+}
+
 fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (name, data) in entries {
@@ -101,39 +110,30 @@ fn zip_with_one_entry_of_300_mib() {
 
 #[test]
 fn tar_nested_40_deep_is_over_the_depth_limit() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let mut inner = tar_of(&[("leaf.txt", b"hello")]);
     for level in 0..40 {
         let name = format!("level{level}.tar");
         inner = tar_of(&[(name.as_str(), inner.as_slice())]);
     }
-    let path = dir.path().join("deep.tar");
-    std::fs::write(&path, inner).expect("write");
-    check(&path, &[2], "deep.tar");
+    check_bytes("deep.tar", &inner, &[2]);
 }
 
 #[test]
 fn truncated_gzip_is_malformed() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let exe = std::fs::read(&fixture().exe).expect("binary");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&tar_of(&[("usr/bin/caio-verify", &exe)]))
         .expect("gzip");
     let mut bytes = gz.finish().expect("finish");
     bytes.truncate(bytes.len() / 2);
-    let path = dir.path().join("cut.tar.gz");
-    std::fs::write(&path, bytes).expect("write");
-    check(&path, &[2], "cut.tar.gz");
+    check_bytes("cut.tar.gz", &bytes, &[2]);
 }
 
 #[test]
 fn a_hundred_thousand_tiny_entries() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let names: Vec<String> = (0..100_000).map(|i| format!("f/{i}")).collect();
     let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
-    let path = dir.path().join("many.tar");
-    std::fs::write(&path, tar_of(&entries)).expect("write");
-    check(&path, &[1, 2], "many.tar");
+    check_bytes("many.tar", &tar_of(&entries), &[1, 2]);
 }
 
 #[test]
@@ -152,7 +152,9 @@ fn links_and_dot_dot_names_are_reported_not_followed() {
     // The real binary is only behind a link: the gate must not follow it, so no block.
     check(&tarball, &[1], "links.tar");
 
-    let escape = dir.path().join("escape.tar");
-    std::fs::write(&escape, tar_of(&[("../../etc/caio", b"not a binary")])).expect("write");
-    check(&escape, &[1], "escape.tar");
+    check_bytes(
+        "escape.tar",
+        &tar_of(&[("../../etc/caio", b"not a binary")]),
+        &[1],
+    );
 }

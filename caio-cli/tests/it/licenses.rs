@@ -21,6 +21,11 @@ fn payload(key: &Key, iat: &str, extra: Value) -> Value {
     p
 }
 
+/// A license naming `kid`'s key, issued at `iat`, signed by `signer` with OpenSSL.
+fn issued(signer: &Key, kid: &Key, iat: &str) -> String {
+    openssl_license(signer, &payload(kid, iat, json!({})))
+}
+
 /// Verifies `token` at `at` and expects `reason` (None: valid).
 fn check(token: &str, at: &str, reason: Option<&str>) {
     let (code, result) = verify_json(&fixture().exe, token, at);
@@ -41,10 +46,7 @@ fn check(token: &str, at: &str, reason: Option<&str>) {
 #[test]
 fn openssl_signed_license_verifies_and_reports_its_payload() {
     let f = fixture();
-    let token = openssl_license(
-        &f.active,
-        &payload(&f.active, "2026-06-01T00:00:00Z", json!({})),
-    );
+    let token = issued(&f.active, &f.active, "2026-06-01T00:00:00Z");
     let (code, result) = verify_json(&f.exe, &token, "2026-07-01T00:00:00Z");
     assert_eq!(code, 0, "{result}");
     assert_eq!(result["payload"]["sub"], "Example Corp");
@@ -64,10 +66,7 @@ fn openssl_signed_license_verifies_and_reports_its_payload() {
 fn each_rejection_exits_1_with_its_reason() {
     let f = fixture();
     let at = "2026-07-01T00:00:00Z";
-    let good = openssl_license(
-        &f.active,
-        &payload(&f.active, "2026-06-01T00:00:00Z", json!({})),
-    );
+    let good = issued(&f.active, &f.active, "2026-06-01T00:00:00Z");
 
     // A signature byte flipped (the last base64url character changed).
     let mut tampered = good.clone();
@@ -76,53 +75,29 @@ fn each_rejection_exits_1_with_its_reason() {
     check(&tampered, at, Some("bad_signature"));
 
     // A payload swapped under a valid signature.
-    let other = openssl_license(
-        &f.active,
-        &payload(&f.active, "2026-06-02T00:00:00Z", json!({})),
-    );
+    let other = issued(&f.active, &f.active, "2026-06-02T00:00:00Z");
     let sig_good = good.rsplit_once('.').expect("dots").1;
     let moved = format!("{}.{sig_good}", other.rsplit_once('.').expect("dots").0);
     check(&moved, at, Some("bad_signature"));
 
-    check(
-        &openssl_license(
-            &f.stranger,
-            &payload(&f.stranger, "2026-06-01T00:00:00Z", json!({})),
-        ),
-        at,
-        Some("unknown_key"),
-    );
-    check(
-        &openssl_license(
-            &f.revoked,
-            &payload(&f.revoked, "2026-06-01T00:00:00Z", json!({})),
-        ),
-        at,
-        Some("revoked_key"),
-    );
-    // Signed by a stranger but naming the trusted key's fingerprint.
-    check(
-        &openssl_license(
-            &f.stranger,
-            &payload(&f.active, "2026-06-01T00:00:00Z", json!({})),
-        ),
-        at,
-        Some("bad_signature"),
-    );
+    // Signer, the key the license names, and the reason. The last is signed by a
+    // stranger but names the trusted key's fingerprint.
+    for (signer, kid, reason) in [
+        (&f.stranger, &f.stranger, "unknown_key"),
+        (&f.revoked, &f.revoked, "revoked_key"),
+        (&f.stranger, &f.active, "bad_signature"),
+    ] {
+        let token = issued(signer, kid, "2026-06-01T00:00:00Z");
+        check(&token, at, Some(reason));
+    }
     // iat after sign_until, and before not_before.
     check(
-        &openssl_license(
-            &f.active,
-            &payload(&f.active, "2027-02-01T00:00:00Z", json!({})),
-        ),
+        &issued(&f.active, &f.active, "2027-02-01T00:00:00Z"),
         "2027-03-01T00:00:00Z",
         Some("issued_outside_key_window"),
     );
     check(
-        &openssl_license(
-            &f.active,
-            &payload(&f.active, "2025-12-31T00:00:00Z", json!({})),
-        ),
+        &issued(&f.active, &f.active, "2025-12-31T00:00:00Z"),
         at,
         Some("issued_outside_key_window"),
     );
@@ -152,14 +127,8 @@ fn each_rejection_exits_1_with_its_reason() {
 #[test]
 fn stdin_batch_answers_one_line_per_license_in_order() {
     let f = fixture();
-    let good = openssl_license(
-        &f.active,
-        &payload(&f.active, "2026-06-01T00:00:00Z", json!({})),
-    );
-    let unknown = openssl_license(
-        &f.stranger,
-        &payload(&f.stranger, "2026-06-01T00:00:00Z", json!({})),
-    );
+    let good = issued(&f.active, &f.active, "2026-06-01T00:00:00Z");
+    let unknown = issued(&f.stranger, &f.stranger, "2026-06-01T00:00:00Z");
     let input = format!("{good}\n{unknown}\n{good}\n");
     let out = run(
         &f.exe,
