@@ -69,6 +69,11 @@ fn inspect_with(bytes: &[u8], limits: Limits, chunk: usize, step: usize) -> Insp
     inspector.inspect_reader(Path::new("mem"), &mut reader)
 }
 
+/// `bytes` under `limits`, scanned in 4 KiB chunks: the limit tests' inspection.
+fn inspect_limited(bytes: &[u8], limits: Limits) -> Inspection {
+    inspect_with(bytes, limits, 4096, usize::MAX)
+}
+
 fn inspect_bytes(bytes: &[u8]) -> Inspection {
     inspect_with(bytes, Limits::default(), scan::DEFAULT_CHUNK, usize::MAX)
 }
@@ -434,7 +439,7 @@ fn too_many_decompressed_bytes_is_an_error() {
         max_unpacked_bytes: 100_000,
         ..Limits::default()
     };
-    let inspection = inspect_with(&bomb, limits, 4096, usize::MAX);
+    let inspection = inspect_limited(&bomb, limits);
     assert_eq!(
         limit_of(&inspection),
         ("mem".into(), LimitExceeded::UnpackedBytes { max: 100_000 })
@@ -444,11 +449,7 @@ fn too_many_decompressed_bytes_is_an_error() {
         max_unpacked_bytes: 1 << 20,
         ..Limits::default()
     };
-    assert!(
-        inspect_with(&bomb, limits, 4096, usize::MAX)
-            .error
-            .is_none()
-    );
+    assert!(inspect_limited(&bomb, limits).error.is_none());
 }
 
 #[test]
@@ -462,7 +463,7 @@ fn nesting_deeper_than_the_limit_is_an_error() {
             max_depth,
             ..Limits::default()
         };
-        inspect_with(&bytes, limits, 4096, usize::MAX)
+        inspect_limited(&bytes, limits)
     };
     assert_eq!(
         limit_of(&at(2)),
@@ -480,7 +481,7 @@ fn too_many_entries_is_an_error() {
         max_entries: 3,
         ..Limits::default()
     };
-    let (location, limit) = limit_of(&inspect_with(&bytes, limits, 4096, usize::MAX));
+    let (location, limit) = limit_of(&inspect_limited(&bytes, limits));
     assert_eq!(location, "mem");
     assert_eq!(limit, LimitExceeded::Entries { max: 3 });
 }
@@ -494,7 +495,7 @@ fn tar_headers_over_the_limit_are_an_error() {
         ..Limits::default()
     };
     assert_eq!(
-        limit_of(&inspect_with(&bytes, limits, 4096, usize::MAX)),
+        limit_of(&inspect_limited(&bytes, limits)),
         ("mem".into(), LimitExceeded::TarHeaderBytes { max: 1000 })
     );
     // Within the default, the long name is read and shown.
@@ -508,7 +509,7 @@ fn too_many_blocks_is_an_error() {
         max_findings: 2,
         ..Limits::default()
     };
-    let inspection = inspect_with(&bytes, limits, 4096, usize::MAX);
+    let inspection = inspect_limited(&bytes, limits);
     assert_eq!(
         limit_of(&inspection),
         ("mem".into(), LimitExceeded::Findings { max: 2 })
@@ -525,7 +526,7 @@ fn a_nested_zip_over_the_spill_limit_is_an_error() {
         ..Limits::default()
     };
     assert_eq!(
-        limit_of(&inspect_with(&bytes, limits, 4096, usize::MAX)),
+        limit_of(&inspect_limited(&bytes, limits)),
         (
             "mem!dist/caio.whl".into(),
             LimitExceeded::SpillBytes { max: 100 }
@@ -1188,14 +1189,14 @@ fn private_keys_beyond_the_bound_are_counted_not_recorded() {
         max_private_keys: 10,
         ..Limits::default()
     };
-    let inspection = inspect_with(&many, limits, 4096, usize::MAX);
+    let inspection = inspect_limited(&many, limits);
     assert!(inspection.error.is_none(), "no error: the count says it");
     assert_eq!(inspection.private_keys.len(), 10);
     assert_eq!(inspection.private_key_count, 1000);
     // The bound holds over the whole artifact, not per member.
     let five = pem_key("RSA PRIVATE KEY").repeat(5);
     let app = tar(&[("a.pem", &five), ("b.pem", &five), ("c.pem", &five)]);
-    let inspection = inspect_with(&app, limits, 4096, usize::MAX);
+    let inspection = inspect_limited(&app, limits);
     assert_eq!(inspection.private_keys.len(), 10);
     assert_eq!(inspection.private_key_count, 15);
     assert_eq!(inspection.private_keys[9].location.to_string(), "mem!b.pem");

@@ -264,18 +264,12 @@ fn field_rejections() {
 
 #[test]
 fn signing_window_rejections() {
-    check(
-        &endorse(json!({"iat": 999})),
-        Err("issued_outside_endorser_window"),
-    );
-    check(
-        &endorse(json!({"iat": 2001})),
-        Err("issued_outside_endorser_window"),
-    );
-    check(
-        &endorse(json!({"iat": i64::MIN})),
-        Err("issued_outside_endorser_window"),
-    );
+    for iat in [999, 2001, i64::MIN] {
+        check(
+            &endorse(json!({ "iat": iat })),
+            Err("issued_outside_endorser_window"),
+        );
+    }
 }
 
 #[test]
@@ -335,34 +329,21 @@ fn id_rejections() {
 
 #[test]
 fn window_rejections() {
-    check(
-        &endorse(json!({"not_before": 2000, "sign_until": 1999})),
-        Err("window_order"),
-    );
-    check(
-        &endorse(json!({"sign_until": 3000, "not_after": 2999})),
-        Err("window_order"),
-    );
-    check(
-        &endorse(json!({"not_before": 999})),
-        Err("outside_endorser_window"),
-    );
-    check(
-        &endorse(json!({"not_after": 3001})),
-        Err("outside_endorser_window"),
-    );
-    check(
-        &endorse(json!({"sign_until": 3000, "not_after": null})),
-        Err("outside_endorser_window"),
-    );
-    check(
-        &endorse(json!({"sign_until": i64::MAX, "not_after": null})),
-        Err("outside_endorser_window"),
-    );
-    check(
-        &endorse(json!({"not_after": i64::MAX, "sign_until": i64::MAX})),
-        Err("outside_endorser_window"),
-    );
+    for changes in [
+        json!({"not_before": 2000, "sign_until": 1999}),
+        json!({"sign_until": 3000, "not_after": 2999}),
+    ] {
+        check(&endorse(changes), Err("window_order"));
+    }
+    for changes in [
+        json!({"not_before": 999}),
+        json!({"not_after": 3001}),
+        json!({"sign_until": 3000, "not_after": null}),
+        json!({"sign_until": i64::MAX, "not_after": null}),
+        json!({"not_after": i64::MAX, "sign_until": i64::MAX}),
+    ] {
+        check(&endorse(changes), Err("outside_endorser_window"));
+    }
 }
 
 #[test]

@@ -157,6 +157,7 @@ fn verdict_table() -> HashSet<Reason> {
     let a = fingerprint(A);
     let ok = Ok(());
     let sig64 = b64([0u8; 64]);
+    let (sig63, sig65) = (b64([0u8; 63]), b64([0u8; 65]));
     let mut seen = HashSet::new();
     let mut c = |now, token: &str, expected| seen.extend(check(now, token, expected));
 
@@ -187,24 +188,16 @@ fn verdict_table() -> HashSet<Reason> {
     c(NOW, "CAIO-v2.e30.", Err(BadSignatureLength));
     c(
         NOW,
-        &format!("CAIO-v2.e30.{}", b64([0u8; 63])),
+        &format!("CAIO-v2.e30.{sig63}"),
         Err(BadSignatureLength),
     );
     c(
         NOW,
-        &format!("CAIO-v2.e30.{}", b64([0u8; 65])),
+        &format!("CAIO-v2.e30.{sig65}"),
         Err(BadSignatureLength),
     );
-    c(
-        NOW,
-        &format!("CAIO-v2.!.{}", b64([0u8; 65])),
-        Err(BadEncoding),
-    );
-    c(
-        NOW,
-        &format!("CAIO-v2.%7B%7D.{}", b64([0u8; 63])),
-        Err(BadEncoding),
-    );
+    c(NOW, &format!("CAIO-v2.!.{sig65}"), Err(BadEncoding));
+    c(NOW, &format!("CAIO-v2.%7B%7D.{sig63}"), Err(BadEncoding));
     c(NOW, &unsigned(""), Err(BadPayload));
     c(NOW, &unsigned("kid"), Err(BadPayload));
     c(NOW, &unsigned("[]"), Err(BadPayload));

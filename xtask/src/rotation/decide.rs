@@ -470,13 +470,16 @@ mod tests {
         }
     }
 
-    /// The decision's blocker codes (empty: ready) and its coverage percentages.
+    /// A decision's blocker codes (empty: ready) and its coverage percentages.
+    type Expected<'a> = (&'a [&'a str], &'a [f64]);
+
+    /// Asserts what `decide` makes of these inputs.
     fn check(
         plan: &Plan,
         evidence: &[Evidence],
         licenses: Option<&Licenses>,
         min: f64,
-        expected: (&[&str], &[f64]),
+        expected: Expected<'_>,
     ) {
         let decision = decide(plan, evidence, licenses, min);
         let codes: Vec<&str> = decision.blockers.iter().map(Blocker::code).collect();
@@ -493,82 +496,54 @@ mod tests {
     fn coverage_counts_deployments_by_successor_fingerprint() {
         let both = deployment("a", true, &["old", "new"]);
         let only_old = deployment("b", true, &["old"]);
+        // A deployment that stopped reporting is not covered, whatever it trusted.
         let silent = deployment("c", false, &[]);
         let silent_new = deployment("d", false, &["new"]);
-        let p = plan();
-        check(
-            &p,
-            &[evidence(vec![both.clone()])],
-            None,
-            100.0,
-            (&[], &[100.0]),
-        );
-        check(
-            &p,
-            &[evidence(vec![both.clone(), only_old.clone()])],
-            None,
-            100.0,
-            (&["coverage"], &[50.0]),
-        );
-        check(
-            &p,
-            &[evidence(vec![both.clone(), only_old])],
-            None,
-            50.0,
-            (&[], &[50.0]),
-        );
-        // A deployment that stopped reporting is not covered, whatever it trusted.
-        check(
-            &p,
-            &[evidence(vec![both.clone(), silent])],
-            None,
-            100.0,
-            (&["coverage"], &[50.0]),
-        );
-        check(
-            &p,
-            &[evidence(vec![both.clone(), silent_new])],
-            None,
-            100.0,
-            (&["coverage"], &[50.0]),
-        );
-        // No deployment at all is no evidence, never ready, even with a minimum of 0.
-        check(&p, &[evidence(vec![])], None, 0.0, (&["coverage"], &[0.0]));
         // Matched by fingerprint: a key called "new" with another fingerprint is not it.
         let mut impostor = deployment("e", true, &["old"]);
         impostor
             .keys
             .push(("new".into(), "sha256:other".into(), "runtime".into()));
-        check(
-            &p,
-            &[evidence(vec![impostor])],
-            None,
-            100.0,
-            (&["coverage"], &[0.0]),
-        );
         // A runtime key with the successor's fingerprint under another id is.
         let mut endorsed = deployment("f", true, &["old"]);
         endorsed
             .keys
             .push(("caio-next".into(), "sha256:new".into(), "runtime".into()));
-        check(
-            &p,
-            &[evidence(vec![endorsed])],
-            None,
-            100.0,
-            (&[], &[100.0]),
-        );
-        // Every source must show the coverage.
-        check(
-            &p,
-            &[
-                evidence(vec![both.clone()]),
-                evidence(vec![deployment("g", true, &["old"])]),
-            ],
-            None,
-            100.0,
-            (&["coverage"], &[100.0, 0.0]),
-        );
+        // The deployments each source shows, the minimum, and what `check` expects.
+        let cases: [(Vec<Vec<Deployment>>, f64, Expected<'_>); 9] = [
+            (vec![vec![both.clone()]], 100.0, (&[], &[100.0])),
+            (
+                vec![vec![both.clone(), only_old.clone()]],
+                100.0,
+                (&["coverage"], &[50.0]),
+            ),
+            (vec![vec![both.clone(), only_old]], 50.0, (&[], &[50.0])),
+            (
+                vec![vec![both.clone(), silent]],
+                100.0,
+                (&["coverage"], &[50.0]),
+            ),
+            (
+                vec![vec![both.clone(), silent_new]],
+                100.0,
+                (&["coverage"], &[50.0]),
+            ),
+            // No deployment at all is no evidence, never ready, even with a minimum of 0.
+            (vec![vec![]], 0.0, (&["coverage"], &[0.0])),
+            (vec![vec![impostor]], 100.0, (&["coverage"], &[0.0])),
+            (vec![vec![endorsed]], 100.0, (&[], &[100.0])),
+            // Every source must show the coverage.
+            (
+                vec![vec![both.clone()], vec![deployment("g", true, &["old"])]],
+                100.0,
+                (&["coverage"], &[100.0, 0.0]),
+            ),
+        ];
+        let p = plan();
+        for (sources, min, expected) in cases {
+            let shown: Vec<Evidence> = sources.into_iter().map(evidence).collect();
+            check(&p, &shown, None, min, expected);
+        }
     }
 
     #[test]

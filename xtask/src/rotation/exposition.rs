@@ -238,33 +238,35 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_the_format() {
-        check("a", Err("line 1: a sample needs a value after its name"));
-        check("a  1", Err("line 1: a sample needs a value"));
-        check("1a 1", Err("line 1: \"1a\" is not a metric name"));
-        check("a{1x=\"v\"} 1", Err("line 1: \"1x\" is not a label name"));
-        check("a{x=v} 1", Err("line 1: label x: the value must be quoted"));
-        check(
-            "a{x=\"v\\t\"} 1",
-            Err("line 1: label x: unknown escape \\t"),
-        );
-        check(
-            "a{x=\"v} 1",
-            Err("line 1: label x: the value has no closing quote"),
-        );
-        check(
-            "a{x=\"v\" y=\"w\"} 1",
-            Err("line 1: label x: expected `,` or `}`"),
-        );
-        check("a{x=\"1\",x=\"2\"} 1", Err("line 1: label x given twice"));
-        check("a 1\na 2", Err("line 2: series a given twice"));
-        check("a one", Err("line 1: \"one\" is not a number"));
-        check("a inf", Err("line 1: \"inf\" is not a number"));
-        check("a 1 soon", Err("line 1: \"soon\" is not a timestamp"));
-        check(
-            "a 1 2 # {} 1",
-            Err("line 1: text after the timestamp (exemplars are not read)"),
-        );
-        check("# EOF\na 1", Err("line 2: text after `# EOF`"));
+        // The text, and the message of its error.
+        for (text, message) in [
+            ("a", "line 1: a sample needs a value after its name"),
+            ("a  1", "line 1: a sample needs a value"),
+            ("1a 1", "line 1: \"1a\" is not a metric name"),
+            ("a{1x=\"v\"} 1", "line 1: \"1x\" is not a label name"),
+            ("a{x=v} 1", "line 1: label x: the value must be quoted"),
+            ("a{x=\"v\\t\"} 1", "line 1: label x: unknown escape \\t"),
+            (
+                "a{x=\"v} 1",
+                "line 1: label x: the value has no closing quote",
+            ),
+            (
+                "a{x=\"v\" y=\"w\"} 1",
+                "line 1: label x: expected `,` or `}`",
+            ),
+            ("a{x=\"1\",x=\"2\"} 1", "line 1: label x given twice"),
+            ("a 1\na 2", "line 2: series a given twice"),
+            ("a one", "line 1: \"one\" is not a number"),
+            ("a inf", "line 1: \"inf\" is not a number"),
+            ("a 1 soon", "line 1: \"soon\" is not a timestamp"),
+            (
+                "a 1 2 # {} 1",
+                "line 1: text after the timestamp (exemplars are not read)",
+            ),
+            ("# EOF\na 1", "line 2: text after `# EOF`"),
+        ] {
+            check(text, Err(message));
+        }
     }
 
     #[test]
