@@ -79,8 +79,17 @@ struct Row {
     measured: String,
     reference: String,
     ratio: Option<f64>,
-    /// The ratio (or other bound) the target asks for, and whether it was met.
-    met: Option<bool>,
+    /// Whether the target (a ratio or another bound) was met.
+    met: Met,
+}
+
+/// The last column of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Met {
+    /// Measured on this machine: met or not.
+    Measured(bool),
+    /// The code the target is about does not run on this machine.
+    NotHere,
 }
 
 /// The machine a run measures, as every table names it.
@@ -323,7 +332,7 @@ impl Bench {
             measured: format!("{:.1} MiB", gate_rss as f64 / 1024.0),
             reference: "64 MiB".into(),
             ratio: None,
-            met: Some(gate_rss <= 64 * 1024),
+            met: Met::Measured(gate_rss <= 64 * 1024),
         });
 
         // (d) the gate on a gzip layer, against gzip -dc.
@@ -439,9 +448,9 @@ impl Bench {
                 row.ratio
                     .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x")),
                 match row.met {
-                    Some(true) => "yes",
-                    Some(false) => "**no**",
-                    None => "not measured here",
+                    Met::Measured(true) => "yes",
+                    Met::Measured(false) => "**no**",
+                    Met::NotHere => "not measured here",
                 }
             )?;
         }
@@ -694,7 +703,7 @@ impl Machine {
     /// backend, and the target is not measured here).
     fn only_with(&self, backend: Backend, mut row: Row) -> Row {
         if !self.runs(backend) {
-            row.met = None;
+            row.met = Met::NotHere;
             row.measured += &format!(" (this CPU has no {}: ran other code)", backend.name());
         }
         row
@@ -1014,7 +1023,7 @@ fn ratio_row(target: String, measured: String, reference: String, ratio: f64, go
         measured,
         reference,
         ratio: Some(ratio),
-        met: Some(ratio >= goal),
+        met: Met::Measured(ratio >= goal),
     }
 }
 
@@ -1104,15 +1113,15 @@ mod tests {
         check(
             &["avx2", "avx512f", "avx512ifma", "avx512vl"],
             Backend::Avx512Ifma,
-            Some(true),
+            Met::Measured(true),
         );
         check(
             &["avx2", "avx512f", "avx512ifma"],
             Backend::Avx2,
-            Some(true),
+            Met::Measured(true),
         );
-        check(&["avx2"], Backend::Avx2, Some(true));
-        check(&[], Backend::Serial, None);
+        check(&["avx2"], Backend::Avx2, Met::Measured(true));
+        check(&[], Backend::Serial, Met::NotHere);
         assert!(on(&["avx2"]).caption().contains("2 cores"));
     }
 
