@@ -5,7 +5,9 @@
 //! `target/bench/` (a fresh Ed25519 key, never the workspace's), signs licenses in
 //! process with that key, lays out uncompressed and gzip'd image tars with the binary
 //! at their end, and measures: license verification against `openssl speed -multi 2
-//! ed25519`, `license reissue` against OpenSSL's sign plus verify, the gate on a 1 GiB
+//! ed25519`, the status server (`caio-verify serve`) on the same licenses under `wrk`
+//! on loopback against that verification (`bench/server.rs`: rate, p99 latency, peak
+//! RSS), `license reissue` against OpenSSL's sign plus verify, the gate on a 1 GiB
 //! tar against `rg -c -a -F --mmap` (with peak RSS from `/usr/bin/time -v`), the gate
 //! on a gzip layer against `gzip -dc`, and how time and memory grow with the input
 //! (up to a 4 GiB tar, made for the run and deleted after). `bench/build.rs` adds the
@@ -13,7 +15,8 @@
 //! Every table names the machine it was measured on (CPU model, cores, and the
 //! curve25519-dalek backend the binary picks on this CPU), and a target is marked met
 //! only when it was measured, and met, on that machine.
-//! Missing tools (hyperfine, ripgrep, GNU time) are installed with apt-get when it runs.
+//! Missing tools (hyperfine, ripgrep, GNU time, wrk) are installed with apt-get when it
+//! runs.
 //! Nothing here asserts on time: a missed target is reported in the table, not failed.
 //! It is not a microbenchmark harness; `caio-verify/benches/pieces.rs` is.
 
@@ -35,6 +38,7 @@ use rayon::prelude::*;
 use xshell::{Shell, cmd};
 
 mod build;
+mod server;
 
 use crate::Outcome;
 use crate::time::format_instant;
@@ -44,7 +48,7 @@ use crate::workspace;
 /// write the table to docs/benchmarks.md.
 ///
 /// Builds a release caio-verify against a generated bench keyring (target/bench/),
-/// installs hyperfine, ripgrep and GNU time with apt-get if they are missing, and
+/// installs hyperfine, ripgrep, GNU time and wrk with apt-get if they are missing, and
 /// needs about 3 GiB of disk under target/bench/ (1 GiB with --quick). Exits 0 when
 /// every measurement ran, whether or not each target was met; the table says which.
 #[derive(Debug, Args)]
@@ -71,6 +75,8 @@ struct Plan {
     runs: u32,
     /// Seconds `openssl speed` spends on each operation.
     openssl_seconds: u32,
+    /// The load of the status server (`caio-verify serve`) under wrk.
+    server: server::Load,
 }
 
 /// One row of the table.
@@ -79,8 +85,19 @@ struct Row {
     measured: String,
     reference: String,
     ratio: Option<f64>,
-    /// The ratio (or other bound) the target asks for, and whether it was met.
-    met: Option<bool>,
+    /// Whether the target (a ratio or another bound) was met.
+    met: Met,
+}
+
+/// The last column of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Met {
+    /// Measured on this machine: met or not.
+    Measured(bool),
+    /// The code the target is about does not run on this machine.
+    NotHere,
+    /// A figure shown for what it is: no target bounds it.
+    NoTarget,
 }
 
 /// The machine a run measures, as every table names it.
@@ -124,6 +141,14 @@ struct Bench {
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
+/// The status server's load: one wrk thread per core of the 2-core bench machine, 16
+/// keep-alive connections (enough to keep both cores busy), 1k distinct licenses.
+const SERVER_LOAD: server::Load = server::Load {
+    seconds: 10,
+    threads: 2,
+    connections: 16,
+    licenses: 1_000,
+};
 
 impl BenchArgs {
     /// Runs the command.
@@ -137,6 +162,10 @@ impl BenchArgs {
                 gzip_bytes: 256 * MIB,
                 runs: 3,
                 openssl_seconds: 2,
+                server: server::Load {
+                    seconds: 3,
+                    ..SERVER_LOAD
+                },
             }
         } else {
             Plan {
@@ -147,6 +176,7 @@ impl BenchArgs {
                 gzip_bytes: 256 * MIB,
                 runs: 5,
                 openssl_seconds: 3,
+                server: SERVER_LOAD,
             }
         };
         let sh = Shell::new()?;
@@ -259,6 +289,11 @@ impl Bench {
             3.5,
         )));
 
+        // The status server, on the same licenses.
+        let served = server::measure(&self.exe, &self.dir, &licenses, plan.server)
+            .context("cannot measure caio-verify serve")?;
+        rows.extend(server::rows(&served, verify_rate)?);
+
         // (b) re-issue.
         let reissue_secs = self.time_reissue(&licenses, plan.runs.min(3))?;
         let reissue_rate = plan.licenses as f64 / reissue_secs;
@@ -323,7 +358,7 @@ impl Bench {
             measured: format!("{:.1} MiB", gate_rss as f64 / 1024.0),
             reference: "64 MiB".into(),
             ratio: None,
-            met: Some(gate_rss <= 64 * 1024),
+            met: Met::Measured(gate_rss <= 64 * 1024),
         });
 
         // (d) the gate on a gzip layer, against gzip -dc.
@@ -401,10 +436,10 @@ impl Bench {
             }
         }
 
-        self.render(&rows, &growth, quick)
+        self.render(&rows, &growth, plan, quick)
     }
 
-    fn render(&self, rows: &[Row], growth: &str, quick: bool) -> Result<String> {
+    fn render(&self, rows: &[Row], growth: &str, plan: &Plan, quick: bool) -> Result<String> {
         let mut out = String::new();
         writeln!(out, "# Benchmarks\n")?;
         writeln!(
@@ -439,9 +474,10 @@ impl Bench {
                 row.ratio
                     .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x")),
                 match row.met {
-                    Some(true) => "yes",
-                    Some(false) => "**no**",
-                    None => "not measured here",
+                    Met::Measured(true) => "yes",
+                    Met::Measured(false) => "**no**",
+                    Met::NotHere => "not measured here",
+                    Met::NoTarget => "-",
                 }
             )?;
         }
@@ -464,7 +500,8 @@ impl Bench {
              `license -` is fed the file on stdin and timed from spawn to exit (median of the \
              runs); `reissue` (a release build of xtask) reads and writes files, timed likewise; the tar and gzip commands are timed by \
              `hyperfine -N` (mean), peak RSS by `/usr/bin/time -v`. Files are in the page \
-             cache (a warm-up run precedes each measurement)."
+             cache (a warm-up run precedes each measurement). {}",
+            server::how(plan.server)
         )?;
         Ok(out)
     }
@@ -694,7 +731,7 @@ impl Machine {
     /// backend, and the target is not measured here).
     fn only_with(&self, backend: Backend, mut row: Row) -> Row {
         if !self.runs(backend) {
-            row.met = None;
+            row.met = Met::NotHere;
             row.measured += &format!(" (this CPU has no {}: ran other code)", backend.name());
         }
         row
@@ -803,12 +840,13 @@ fn new_key(
     Ok((signing_key, kid))
 }
 
-/// Installs hyperfine, ripgrep and GNU time with apt-get when one is missing.
+/// Installs hyperfine, ripgrep, GNU time and wrk with apt-get when one is missing.
 fn install_missing_tools(sh: &Shell) -> Result<()> {
     let missing: Vec<&str> = [
         ("hyperfine", "hyperfine"),
         ("rg", "ripgrep"),
         ("/usr/bin/time", "time"),
+        ("wrk", "wrk"),
     ]
     .into_iter()
     .filter(|(program, _)| !on_path(program))
@@ -839,7 +877,8 @@ fn install_missing_tools(sh: &Shell) -> Result<()> {
         }
         Ok(())
     };
-    install().context("cannot install the bench tools; install hyperfine, ripgrep and time")?;
+    install()
+        .context("cannot install the bench tools; install hyperfine, ripgrep, time and wrk")?;
     Ok(())
 }
 
@@ -1014,7 +1053,7 @@ fn ratio_row(target: String, measured: String, reference: String, ratio: f64, go
         measured,
         reference,
         ratio: Some(ratio),
-        met: Some(ratio >= goal),
+        met: Met::Measured(ratio >= goal),
     }
 }
 
@@ -1104,15 +1143,15 @@ mod tests {
         check(
             &["avx2", "avx512f", "avx512ifma", "avx512vl"],
             Backend::Avx512Ifma,
-            Some(true),
+            Met::Measured(true),
         );
         check(
             &["avx2", "avx512f", "avx512ifma"],
             Backend::Avx2,
-            Some(true),
+            Met::Measured(true),
         );
-        check(&["avx2"], Backend::Avx2, Some(true));
-        check(&[], Backend::Serial, None);
+        check(&["avx2"], Backend::Avx2, Met::Measured(true));
+        check(&[], Backend::Serial, Met::NotHere);
         assert!(on(&["avx2"]).caption().contains("2 cores"));
     }
 
