@@ -104,22 +104,14 @@ pub(super) fn measure(sh: &Shell, dir: &Path, root: &Path, now: i64) -> Result<S
     writeln!(
         out,
         "| no-op rebuild is all `Fresh` | {} recompiled, {:.2} s | {} |",
-        if noop.is_empty() {
-            "nothing".to_owned()
-        } else {
-            noop.join(", ")
-        },
+        listed(&noop),
         noop_secs,
         yes_no(noop.is_empty())
     )?;
     writeln!(
         out,
         "| a manifest edit recompiles the embedding crate only | recompiled: {} | {} |",
-        if edited.is_empty() {
-            "nothing".to_owned()
-        } else {
-            edited.join(", ")
-        },
+        listed(&edited),
         yes_no(edited == [CRATE])
     )?;
     Ok(out)
@@ -132,6 +124,15 @@ fn compiled(log: &str) -> Vec<String> {
         .filter_map(|rest| rest.split_whitespace().next())
         .map(str::to_owned)
         .collect()
+}
+
+/// The crates cargo recompiled, as the table shows them: `nothing` for none.
+fn listed(crates: &[String]) -> String {
+    if crates.is_empty() {
+        "nothing".to_owned()
+    } else {
+        crates.join(", ")
+    }
 }
 
 fn yes_no(met: bool) -> &'static str {
