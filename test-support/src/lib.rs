@@ -9,9 +9,11 @@
 //! - [`tokens`]: licenses taken apart and bent (a payload read, a signature replaced).
 //! - [`run`]: running a command and what it printed; the workspace root.
 //! - [`leak`]: the secret-leak audit, searching output for every form of a private key.
+//! - [`shared_target`]: the target directory the tests' own cargo builds share, locked.
 
 pub mod keyring;
 pub mod keys;
 pub mod leak;
 pub mod run;
+pub mod shared_target;
 pub mod tokens;

@@ -353,10 +353,12 @@ fn an_endorsement_made_by_cargo_xtask_keys_endorse_is_followed() {
     check_rejected(f.deny, Some(token), Some("denied"));
 }
 
-/// The `xtask` binary, built (debug) with the workspace's cargo.
+/// The `xtask` binary, built (debug) with the workspace's cargo into the shared target
+/// directory and copied out of it, into this area, while that is held.
 fn xtask_exe() -> PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
+        let shared = test_support::shared_target::SharedTarget::lock();
         let sh = shell();
         sh.change_dir(workspace_root());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -364,12 +366,17 @@ fn xtask_exe() -> PathBuf {
             cmd!(
                 sh,
                 "{cargo} build --locked -p xtask --bin xtask --message-format=json-render-diagnostics"
-            ),
+            )
+            .env("CARGO_TARGET_DIR", shared.dir()),
             "cargo build -p xtask",
         )
         .expect(0);
-        test_support::run::built_executable(&out.stdout, "xtask")
-            .expect("cargo built an xtask executable")
+        let built = test_support::run::built_executable(&out.stdout, "xtask")
+            .expect("cargo built an xtask executable");
+        let dir = kept_dir(AREA, "xtask-");
+        let exe = dir.join("xtask");
+        std::fs::copy(&built, &exe).expect("copy xtask");
+        exe
     })
     .clone()
 }

@@ -4,8 +4,9 @@
 //! Most tests run the xtask under test with `dev --dir` in a temporary directory, so the
 //! checkout's own `target/caio-dev/` is never touched. The end-to-end test runs the
 //! README's block, word for word, with bash, in a copy of the workspace (the files git
-//! would commit, the production `keys/` included) at `target/it-dev/workspace`, whose own
-//! `target/` the block builds into; the copy stays between runs, so later runs rebuild
+//! would commit, the production `keys/` included) at `target/it-dev/workspace`, whose
+//! `target` is a link to the tests' shared target directory
+//! (`test_support::shared_target`); the copy stays between runs, so later runs rebuild
 //! only what changed. Not here: release builds (`release.rs`, `dsse.rs`).
 
 use std::collections::BTreeSet;
@@ -293,6 +294,19 @@ fn the_readme_takes_a_fresh_clone_to_a_binary_that_accepts_its_own_license() {
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
     let copy = base.join("workspace");
     test_support::run::sync_workspace(&copy, &[]);
+    // The copy's `target` is a link to the tests' shared target directory, held until
+    // the test ends: the block's commands build and run `target/debug/...` as a fresh
+    // clone would, and the dependencies are compiled once for every test that builds.
+    let shared = test_support::shared_target::SharedTarget::lock();
+    let link = copy.join("target");
+    if std::fs::read_link(&link).ok().as_deref() != Some(shared.dir()) {
+        if link.is_symlink() {
+            std::fs::remove_file(&link).expect("an old target link");
+        } else if link.exists() {
+            std::fs::remove_dir_all(&link).expect("an old target directory");
+        }
+        std::os::unix::fs::symlink(shared.dir(), &link).expect("target link");
+    }
     let dev_dir = copy.join("target").join("caio-dev");
     if dev_dir.exists() {
         std::fs::remove_dir_all(&dev_dir).expect("a fresh clone has no development key");

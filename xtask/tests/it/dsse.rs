@@ -2,10 +2,10 @@
 //! statement in a DSSE envelope, checked by our verifier, by `openssl pkeyutl -verify` and
 //! by Python's securesystemslib, an independent DSSE implementation.
 //!
-//! One signed release is built per test process, by the xtask under test, from this
-//! workspace, against a generated production keyring, into `target/it-dsse/` (its own
-//! target directory, kept between runs so only what changed is rebuilt; a lock file
-//! keeps two test processes from building it at once). securesystemslib comes from
+//! One signed release is made per test process, by `cargo xtask release --sign` in the
+//! copy of the workspace that `release.rs` releases (its generated production keyring,
+//! its target directory): the binary is already built there, so only the gate and the
+//! signature run. securesystemslib comes from
 //! `target/ci-tools`, where `.ci/run` installs it; the test fails, never skips, without
 //! it. Not here: the unsigned release and the gate (`release.rs`).
 
@@ -20,13 +20,11 @@ use sha2::{Digest as _, Sha256};
 use test_support::run::{Output, assert_contains, capture, workspace_root};
 use xshell::{Shell, cmd};
 
-use super::release::write_keyring;
+use super::release::{released, write_keyring};
 use super::{fingerprint, path};
 
 /// The signed release shared by the tests of this process.
 struct Signed {
-    /// Held until the process exits: one test process at a time uses `target/it-dsse`.
-    _lock: std::fs::File,
     /// The release signing key (made by OpenSSL).
     key: test_support::keys::Key,
     /// The release directory.
@@ -39,28 +37,15 @@ struct Signed {
 fn signed() -> &'static Signed {
     static SIGNED: OnceLock<Signed> = OnceLock::new();
     let s = SIGNED.get_or_init(|| {
-        let base = workspace_root().join("target").join("it-dsse");
-        std::fs::create_dir_all(&base).expect("target/it-dsse");
-        let lock = std::fs::File::create(base.join("lock")).expect("lock file");
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
-        // What an earlier process left (it holds no lock any more).
-        for entry in std::fs::read_dir(&base).expect("target/it-dsse").flatten() {
-            if entry.file_name().to_string_lossy().starts_with("run-") {
-                std::fs::remove_dir_all(entry.path()).expect("remove an old run");
-            }
-        }
-        let work = tempfile::Builder::new()
-            .prefix("run-")
-            .tempdir_in(&base)
-            .expect("tempdir")
-            .keep();
-        let manifest = write_keyring(&work.join("keys"), "production");
+        let released = released();
+        let work = released.fresh_dir("dsse");
+        std::fs::create_dir_all(&work).expect("target/it-release/dsse");
         let key = test_support::keys::openssl_keygen(
             &work.join("release-private.pem"),
             &work.join("release-public.pem"),
         );
         let dist = work.join("dist");
-        let run = xtask(
+        let run = released.xtask(
             &[
                 "release",
                 "--out",
@@ -71,15 +56,9 @@ fn signed() -> &'static Signed {
                 "--sign",
                 path(&key.private),
             ],
-            &manifest,
-            Some(&base.join("target")),
+            &[],
         );
-        Signed {
-            _lock: lock,
-            key,
-            dist,
-            run,
-        }
+        Signed { key, dist, run }
     });
     assert_eq!(s.run.code, 0, "release --sign failed:\n{}", s.run.stderr);
     s
@@ -258,7 +237,6 @@ fn release_refuses_to_sign_with_a_license_key() {
     let run = xtask(
         &["release", "--out", path(&out), "--sign", path(&key)],
         &manifest,
-        None,
     )
     .expect(1);
     assert_contains(&run.stderr, "that is a license key");
@@ -298,19 +276,16 @@ fn verify(dist: &Path, public: &str) -> Output {
     )
 }
 
-/// The xtask under test with `CAIO_KEYRING=manifest`, building into `target` if given.
-fn xtask(args: &[&str], manifest: &Path, target: Option<&Path>) -> Output {
+/// The xtask under test with `CAIO_KEYRING=manifest`.
+fn xtask(args: &[&str], manifest: &Path) -> Output {
     let sh = Shell::new().expect("shell");
     let exe = env!("CARGO_BIN_EXE_xtask");
-    let mut command = cmd!(sh, "{exe} {args...}")
+    let command = cmd!(sh, "{exe} {args...}")
         .env("CAIO_KEYRING", manifest)
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    if let Some(target) = target {
-        command = command.env("CARGO_TARGET_DIR", target);
-    }
     capture(command, "xtask")
 }
 

@@ -508,9 +508,10 @@ impl<'f> Audit<'f> {
     fn runbook_script(&mut self) {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/licensing/generate_keypair.sh");
-        // The script builds xtask with cargo; the target directory of keygen.rs's test
-        // of it keeps that build from replacing the binary the tests run.
-        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/it-script");
+        // The script builds xtask with cargo; the tests' shared target directory keeps
+        // that build from replacing the binary the tests run.
+        let shared = test_support::shared_target::SharedTarget::lock();
+        let target = shared.dir();
         let dir = self.f.path().join("script");
         let label = format!(
             "`scripts/licensing/generate_keypair.sh {}`",
@@ -519,7 +520,7 @@ impl<'f> Audit<'f> {
         let sh = &self.f.sh;
         let run = || {
             let command = cmd!(sh, "{script} {dir}")
-                .env("CARGO_TARGET_DIR", &target)
+                .env("CARGO_TARGET_DIR", target)
                 .env("RUST_LOG", "trace")
                 .env("RUST_BACKTRACE", "1");
             capture_bytes(command, "the script")

@@ -130,12 +130,12 @@ fn the_runbook_script_creates_the_same_two_files_as_keygen() {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/licensing/generate_keypair.sh");
     let sh = &f.sh;
-    // The script builds xtask with cargo; its own target directory keeps that build
-    // from replacing the binary the other tests are running.
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/it-script");
+    // The script builds xtask with cargo; the tests' shared target directory keeps that
+    // build from replacing the binary the other tests are running.
+    let shared = test_support::shared_target::SharedTarget::lock();
     // As the runbook writes it: a directory relative to where the operator stands.
     let output = cmd!(sh, "{script} ./keys-rotation-20260117")
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", shared.dir())
         .quiet()
         .output()
         .expect("the script runs");

@@ -6,10 +6,11 @@
 //! so no test depends on today and the real `keys/` is never touched. The copy is its
 //! own git repository, so the statement's commit can be checked. It lives at a fixed
 //! place, `target/it-release/workspace`, and is synced file by file (unchanged files
-//! keep their mtimes), with its own `CARGO_TARGET_DIR` beside it: the release's
-//! `--remap-path-prefix` flags name the checkout, so a fixed path keeps them, and with
-//! them every compiled dependency, the same from one test run to the next. Only what
-//! changed is rebuilt.
+//! keep their mtimes); it builds into the tests' shared target directory
+//! (`test_support::shared_target`, held for every run of `cargo xtask` in the copy).
+//! The release's `--remap-path-prefix` flags name the checkout and the target
+//! directory, so fixed paths keep them, and with them every compiled dependency, the
+//! same from one test run to the next. Only what changed is rebuilt.
 //!
 //! Reproducibility across checkouts (two full builds, minutes) is not tested here but
 //! by `scripts/check-reproducible.sh`, which CI runs as its own job.
@@ -31,15 +32,13 @@ use test_support::run::assert_contains;
 use super::{Run, fingerprint, public_pem};
 
 /// The copy, released once by the first test that needs it (`image.rs` and `wheel.rs`
-/// share it).
+/// share it, and `dsse.rs` signs a release of it).
 pub(super) struct Released {
     /// Held (an exclusive `flock`) until this test process exits: another `cargo test`
     /// waits rather than syncing, committing or releasing the copy under this one.
     _lock: std::fs::File,
     /// The copy of the workspace.
     pub(super) workspace: PathBuf,
-    /// Its target directory.
-    target: PathBuf,
     /// `HEAD` of the copy when it was released.
     head: String,
     /// The release (`dist/` in the copy).
@@ -54,18 +53,16 @@ pub(super) fn released() -> &'static Released {
     let r = RELEASED.get_or_init(|| {
         let base = workspace_root().join("target").join("it-release");
         let workspace = base.join("workspace");
-        let target = base.join("target");
         std::fs::create_dir_all(&base).expect("target/it-release");
         let lock = std::fs::File::create(base.join("lock")).expect("lock file");
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
         sync_workspace(&workspace);
         let head = commit_all(&workspace);
-        let run = cargo_xtask(&workspace, &target, &["release"], &[]);
+        let run = cargo_xtask(&workspace, &["release"], &[]);
         Released {
             _lock: lock,
             dist: workspace.join("dist"),
             workspace,
-            target,
             head,
             run,
         }
@@ -78,6 +75,12 @@ impl Released {
     /// The copy's manifest, the one the release embeds.
     pub(super) fn manifest(&self) -> PathBuf {
         self.workspace.join("keys/keyring.toml")
+    }
+
+    /// `cargo xtask ARGS...` in the copy with `env` added: what is built already is
+    /// reused.
+    pub(super) fn xtask(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+        cargo_xtask(&self.workspace, args, env)
     }
 
     /// `target/it-release/NAME`, beside the copy, for what a test process derives from
@@ -320,23 +323,27 @@ fn release_refuses_a_development_keyring_unless_allowed() {
     let out = dir.path().join("dist");
     let env = [("CAIO_KEYRING", manifest.as_os_str())];
 
-    let refused = cargo_xtask(
-        &r.workspace,
-        &r.target,
-        &["release", "--out", path_str(&out)],
-        &env,
-    )
-    .expect(1);
+    let refused = r
+        .xtask(&["release", "--out", path_str(&out)], &env)
+        .expect(1);
     assert_contains(&refused.stderr, "development keyring");
     assert!(!out.exists(), "nothing written");
 
     // An untracked file makes the checkout dirty, and the statement says so.
     let scratch = r.workspace.join("scratch.txt");
     std::fs::write(&scratch, b"not committed").expect("scratch");
-    let allowed = cargo_xtask(
-        &r.workspace,
-        &r.target,
-        &["release", "--allow-development", "--out", path_str(&out)],
+    // The binary is enough here: the refusal comes before any build, and the wheel and
+    // the image are held to the channel by the same check (`wheel.rs`, `image.rs` test
+    // their gate).
+    let allowed = r.xtask(
+        &[
+            "release",
+            "--allow-development",
+            "--no-wheel",
+            "--no-image",
+            "--out",
+            path_str(&out),
+        ],
         &env,
     );
     std::fs::remove_file(&scratch).expect("scratch");
@@ -363,13 +370,9 @@ fn release_never_deletes_files_it_did_not_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, b"keep me").expect("notes");
-    let run = cargo_xtask(
-        &r.workspace,
-        &r.target,
-        &["release", "--out", path_str(dir.path())],
-        &[],
-    )
-    .expect(2);
+    let run = r
+        .xtask(&["release", "--out", path_str(dir.path())], &[])
+        .expect(2);
     assert_contains(&run.stderr, "notes.txt");
     assert!(
         !run.stderr.contains("Compiling caio-verify"),
@@ -430,18 +433,16 @@ fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// `cargo xtask ARGS...` in `workspace`, building into `target`.
-fn cargo_xtask(
-    workspace: &Path,
-    target: &Path,
-    args: &[&str],
-    env: &[(&str, &std::ffi::OsStr)],
-) -> Run {
+/// `cargo xtask ARGS...` in `workspace`, building into the shared target directory while
+/// holding it: a release with another keyring rebuilds the binary there, which must not
+/// happen between another release's build and its gate.
+fn cargo_xtask(workspace: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+    let shared = test_support::shared_target::SharedTarget::lock();
     let sh = Shell::new().expect("shell");
     sh.change_dir(workspace);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = cmd!(sh, "{cargo} xtask {args...}")
-        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TARGET_DIR", shared.dir())
         .env_remove("CAIO_KEYRING")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")

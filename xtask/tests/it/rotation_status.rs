@@ -5,13 +5,14 @@
 //! command reads its query API; `--scrape` reads the same deployments directly.
 //!
 //! Every wait polls a bounded number of times; nothing asserts on elapsed time. All
-//! traffic stays on 127.0.0.1. Builds are debug builds of `caio-verify` in their own
-//! target directory (`target/it-rotation`), serialized by a lock.
+//! traffic stays on 127.0.0.1. Builds are debug builds of `caio-verify` in the tests'
+//! shared target directory (`test_support::shared_target`), copied out to
+//! `target/it-rotation/NAME/` while it is held.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -55,10 +56,10 @@ fn binaries() -> &'static Binaries {
 }
 
 /// Writes the keyring of `keys` under `target/it-rotation/NAME/` (only when it
-/// changed, so cargo sees the same inputs again) and builds `caio-verify` against it.
+/// changed, so cargo sees the same inputs again) and builds `caio-verify` against it in
+/// the shared target directory, copying it out beside the keyring.
 fn build(name: &str, keys: &[Key<'_>]) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let shared = test_support::shared_target::SharedTarget::lock();
     let base = workspace_root().join("target").join("it-rotation");
     let dir = base.join(name);
     std::fs::create_dir_all(&dir).expect("keyring dir");
@@ -86,7 +87,7 @@ fn build(name: &str, keys: &[Key<'_>]) -> PathBuf {
         "{cargo} build --locked -p caio-cli --bin caio-verify --message-format=json-render-diagnostics"
     )
     .env("CAIO_KEYRING", &manifest)
-    .env("CARGO_TARGET_DIR", &base)
+    .env("CARGO_TARGET_DIR", shared.dir())
     .quiet()
     .ignore_status()
     .output()
