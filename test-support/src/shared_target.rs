@@ -1,21 +1,24 @@
-//! The one target directory the tests' own cargo builds share: `target/it-builds`.
+//! The one target directory the tests' own cargo builds of this workspace share:
+//! `target/it-builds`.
 //!
 //! Several tests build workspace binaries themselves, each as its user would: the
-//! runbook's keygen script, a `caio-verify` against a test keyring, the README's
-//! developer commands in a copy of the workspace, `cargo xtask release` in another
-//! copy. They cannot build into the `target/` of the test run (a build with other
-//! features or another `CAIO_KEYRING` would replace the binaries the other tests run),
-//! but they need not each compile every dependency again either: in one directory the
-//! registry crates are compiled once and shared, and only the workspace's own crates
-//! are compiled per checkout (their paths differ, so their builds live side by side).
+//! runbook's keygen script builds `xtask`, the rotation tests build `caio-verify`
+//! against test keyrings, the endorsement tests build `xtask`. They cannot build into
+//! the `target/` of the test run (a build with other features or another `CAIO_KEYRING`
+//! would replace the binaries the other tests run), but they need not each compile
+//! every dependency again either: here the dependencies are compiled once.
 //!
-//! What two checkouts do share is the place cargo copies a finished binary to
-//! (`debug/xtask`, `debug/caio-verify`): between one test's build and its run of that
-//! file, another's build could replace it. So every use (the build and every run of
-//! what it built, or a copy taken elsewhere) happens while holding [`SharedTarget`], an
-//! exclusive `flock` on `target/it-builds/lock`. The file is opened anew by each
-//! holder, so the lock excludes the other threads of a test process as well as other
-//! processes.
+//! Only builds of this checkout belong here. Cargo hashes a workspace crate by its path
+//! relative to the workspace root, so a copy of the workspace building here would share
+//! this checkout's units, and its `cargo xtask` could run this checkout's `xtask`; the
+//! copies the release tests make build into their own `target/`.
+//!
+//! Builds here share the place cargo copies a finished binary to (`debug/xtask`,
+//! `debug/caio-verify`): between one test's build and its run of that file, another's
+//! build could replace it. So every use (the build and every run of what it built, or a
+//! copy taken elsewhere) happens while holding [`SharedTarget`], an exclusive `flock` on
+//! `target/it-builds/lock`. The file is opened anew by each holder, so the lock
+//! excludes the other threads of a test process as well as other processes.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -39,7 +42,7 @@ impl SharedTarget {
         Self { _lock: lock, dir }
     }
 
-    /// The directory, for `CARGO_TARGET_DIR` (or a checkout's `target` link).
+    /// The directory, for `CARGO_TARGET_DIR`.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -3,11 +3,11 @@
 //!
 //! Most tests run the xtask under test with `dev --dir` in a temporary directory, so the
 //! checkout's own `target/caio-dev/` is never touched. The end-to-end test runs the
-//! README's block, word for word, with bash, in a copy of the workspace (the files git
-//! would commit, the production `keys/` included) at `target/it-dev/workspace`, whose
-//! `target` is a link to the tests' shared target directory
-//! (`test_support::shared_target`); the copy stays between runs, so later runs rebuild
-//! only what changed. Not here: release builds (`release.rs`, `dsse.rs`).
+//! README's block, word for word, with bash, in the copy of the workspace that
+//! `release.rs` releases (the files git would commit, with a generated production
+//! keyring), building into the copy's own `target/` as a fresh clone does; the copy stays
+//! between runs, so later runs rebuild only what changed, and the release shares what the
+//! block compiled. Not here: release builds (`release.rs`, `dsse.rs`).
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -288,44 +288,30 @@ fn the_readme_takes_a_fresh_clone_to_a_binary_that_accepts_its_own_license() {
         .collect();
     assert!(commands.len() <= 3, "at most three commands: {commands:?}");
 
-    let base = workspace_root().join("target").join("it-dev");
-    std::fs::create_dir_all(&base).expect("target/it-dev");
-    let lock = std::fs::File::create(base.join("lock")).expect("lock file");
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
-    let copy = base.join("workspace");
-    test_support::run::sync_workspace(&copy, &[]);
-    // The copy's `target` is a link to the tests' shared target directory, held until
-    // the test ends: the block's commands build and run `target/debug/...` as a fresh
-    // clone would, and the dependencies are compiled once for every test that builds.
-    let shared = test_support::shared_target::SharedTarget::lock();
-    let link = copy.join("target");
-    if std::fs::read_link(&link).ok().as_deref() != Some(shared.dir()) {
-        if link.is_symlink() {
-            std::fs::remove_file(&link).expect("an old target link");
-        } else if link.exists() {
-            std::fs::remove_dir_all(&link).expect("an old target directory");
-        }
-        std::os::unix::fs::symlink(shared.dir(), &link).expect("target link");
-    }
+    // The copy `release.rs` makes (a git checkout with a production keyring of its
+    // own), held: the block's commands build into its `target/` and run from there.
+    let checkout = super::release::copy();
+    let _held = checkout.hold();
+    let copy = checkout.workspace.as_path();
     let dev_dir = copy.join("target").join("caio-dev");
     if dev_dir.exists() {
         std::fs::remove_dir_all(&dev_dir).expect("a fresh clone has no development key");
     }
 
     let script = format!("set -euo pipefail\n{block}");
-    let run = in_copy(&copy, "bash", &["-c", &script]).expect(0);
+    let run = in_copy(copy, "bash", &["-c", &script]).expect(0);
     assert_contains(&run.stdout, "valid: license \"DEV-");
     assert_contains(&run.stdout, "for \"developer\", key caio-dev");
     assert!(dev_dir.join("private.pem").exists());
 
     // The same sources built without the development keyring: a production build.
-    let token = in_copy(&copy, "cargo", &["xtask", "dev", "license"])
+    let token = in_copy(copy, "cargo", &["xtask", "dev", "license"])
         .expect(0)
         .stdout;
     let token = token.trim();
-    in_copy(&copy, "cargo", &["build", "-p", "caio-cli"]).expect(0);
+    in_copy(copy, "cargo", &["build", "-p", "caio-cli"]).expect(0);
     let exe = copy.join("target").join("debug").join("caio-verify");
-    let refused = in_copy(&copy, path(&exe), &["license", token, "--json"]).expect(1);
+    let refused = in_copy(copy, path(&exe), &["license", token, "--json"]).expect(1);
     let verdict: Value = serde_json::from_str(&refused.stdout).expect("one JSON line");
     assert_eq!(verdict["reason"], "unknown_key");
 }

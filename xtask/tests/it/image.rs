@@ -105,7 +105,7 @@ fn expected_labels() -> Value {
     let r = released();
     let manifest = caio_keyring::manifest::Manifest::load(&r.manifest()).expect("manifest");
     let sh = Shell::new().expect("shell");
-    sh.change_dir(&r.workspace);
+    sh.change_dir(&r.copy.workspace);
     let head = run(&sh, "git", &["rev-parse", "HEAD"]).stdout;
     let time = run(&sh, "git", &["log", "-1", "--format=%ct"]).stdout;
     let created = jiff::Timestamp::from_second(time.trim().parse().expect("seconds"))

@@ -6,11 +6,14 @@
 //! so no test depends on today and the real `keys/` is never touched. The copy is its
 //! own git repository, so the statement's commit can be checked. It lives at a fixed
 //! place, `target/it-release/workspace`, and is synced file by file (unchanged files
-//! keep their mtimes); it builds into the tests' shared target directory
-//! (`test_support::shared_target`, held for every run of `cargo xtask` in the copy).
-//! The release's `--remap-path-prefix` flags name the checkout and the target
-//! directory, so fixed paths keep them, and with them every compiled dependency, the
-//! same from one test run to the next. Only what changed is rebuilt.
+//! keep their mtimes); it builds into its own `target/`, as a fresh clone does. The
+//! release's `--remap-path-prefix` flags name the checkout and the target directory, so
+//! fixed paths keep them, and with them every compiled dependency, the same from one
+//! test run to the next. Only what changed is rebuilt.
+//!
+//! The copy cannot share a target directory with this workspace or another copy: cargo
+//! hashes a workspace crate by its path relative to the workspace root, so two copies'
+//! `xtask` builds would be one unit, and one copy's `cargo xtask` could run the other's.
 //!
 //! Reproducibility across checkouts (two full builds, minutes) is not tested here but
 //! by `scripts/check-reproducible.sh`, which CI runs as its own job.
@@ -18,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use caio_keyring::manifest::Manifest;
 use serde_json::Value;
@@ -31,16 +34,60 @@ use test_support::run::assert_contains;
 
 use super::{Run, fingerprint, public_pem};
 
-/// The copy, released once by the first test that needs it (`image.rs` and `wheel.rs`
-/// share it, and `dsse.rs` signs a release of it).
-pub(super) struct Released {
+/// The copy of the workspace, synced and committed once per test process.
+pub(super) struct Copy {
     /// Held (an exclusive `flock`) until this test process exits: another `cargo test`
-    /// waits rather than syncing, committing or releasing the copy under this one.
+    /// waits rather than syncing, committing or building the copy under this one.
     _lock: std::fs::File,
-    /// The copy of the workspace.
+    /// The copy's root; it builds into its own `target/`, as a fresh clone does.
     pub(super) workspace: PathBuf,
-    /// `HEAD` of the copy when it was released.
+    /// `HEAD` of the copy.
     head: String,
+    /// Held by every test while it builds in the copy and runs what it built: a build
+    /// with another keyring replaces the binaries there.
+    builds: Mutex<()>,
+}
+
+/// The copy, made once by the first test that needs it (`release.rs` releases it,
+/// `image.rs` and `wheel.rs` share that release, `dsse.rs` signs one, and `dev.rs` runs
+/// the README's developer commands in it).
+pub(super) fn copy() -> &'static Copy {
+    static COPY: OnceLock<Copy> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let base = workspace_root().join("target").join("it-release");
+        let workspace = base.join("workspace");
+        std::fs::create_dir_all(&base).expect("target/it-release");
+        let lock = std::fs::File::create(base.join("lock")).expect("lock file");
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
+        sync_workspace(&workspace);
+        let head = commit_all(&workspace);
+        Copy {
+            _lock: lock,
+            workspace,
+            head,
+            builds: Mutex::new(()),
+        }
+    })
+}
+
+impl Copy {
+    /// Holds the copy's `target/`: no other test builds there until the guard drops.
+    pub(super) fn hold(&self) -> MutexGuard<'_, ()> {
+        self.builds.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `cargo xtask ARGS...` in the copy with `env` added, holding its `target/`: what
+    /// is built already is reused.
+    pub(super) fn xtask(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+        let _held = self.hold();
+        cargo_xtask(&self.workspace, args, env)
+    }
+}
+
+/// The copy, released once by the first test that needs it.
+pub(super) struct Released {
+    /// The copy of the workspace.
+    pub(super) copy: &'static Copy,
     /// The release (`dist/` in the copy).
     pub(super) dist: PathBuf,
     /// The run of `cargo xtask release`.
@@ -51,20 +98,11 @@ pub(super) struct Released {
 pub(super) fn released() -> &'static Released {
     static RELEASED: OnceLock<Released> = OnceLock::new();
     let r = RELEASED.get_or_init(|| {
-        let base = workspace_root().join("target").join("it-release");
-        let workspace = base.join("workspace");
-        std::fs::create_dir_all(&base).expect("target/it-release");
-        let lock = std::fs::File::create(base.join("lock")).expect("lock file");
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
-        sync_workspace(&workspace);
-        let head = commit_all(&workspace);
-        let run = cargo_xtask(&workspace, &["release"], &[]);
+        let copy = copy();
         Released {
-            _lock: lock,
-            dist: workspace.join("dist"),
-            workspace,
-            head,
-            run,
+            copy,
+            dist: copy.workspace.join("dist"),
+            run: copy.xtask(&["release"], &[]),
         }
     });
     assert_eq!(r.run.code, 0, "release failed:\n{}", r.run.stderr);
@@ -74,19 +112,19 @@ pub(super) fn released() -> &'static Released {
 impl Released {
     /// The copy's manifest, the one the release embeds.
     pub(super) fn manifest(&self) -> PathBuf {
-        self.workspace.join("keys/keyring.toml")
+        self.copy.workspace.join("keys/keyring.toml")
     }
 
-    /// `cargo xtask ARGS...` in the copy with `env` added: what is built already is
-    /// reused.
+    /// `cargo xtask ARGS...` in the copy (see [`Copy::xtask`]).
     pub(super) fn xtask(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
-        cargo_xtask(&self.workspace, args, env)
+        self.copy.xtask(args, env)
     }
 
     /// `target/it-release/NAME`, beside the copy, for what a test process derives from
     /// the release once; what an earlier process left there is removed first.
     pub(super) fn fresh_dir(&self, name: &str) -> PathBuf {
         let dir = self
+            .copy
             .workspace
             .parent()
             .expect("target/it-release")
@@ -175,7 +213,11 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
     assert_eq!(ring["revoked"], serde_json::json!([]));
 
     let build = &statement["predicate"]["build"];
-    assert_eq!(build["git_commit"], r.head.as_str(), "a clean checkout");
+    assert_eq!(
+        build["git_commit"],
+        r.copy.head.as_str(),
+        "a clean checkout"
+    );
     let host = cmd!(sh, "rustc -vV").quiet().read().expect("rustc -vV");
     let host = host
         .lines()
@@ -191,7 +233,7 @@ fn release_writes_binaries_sums_and_a_statement_naming_the_manifests_keyring() {
     );
     let text = std::fs::read_to_string(r.dist.join("release.intoto.json")).expect("statement");
     assert!(
-        !text.contains(&*r.workspace.to_string_lossy()),
+        !text.contains(&*r.copy.workspace.to_string_lossy()),
         "no local path: {text}"
     );
 
@@ -330,7 +372,7 @@ fn release_refuses_a_development_keyring_unless_allowed() {
     assert!(!out.exists(), "nothing written");
 
     // An untracked file makes the checkout dirty, and the statement says so.
-    let scratch = r.workspace.join("scratch.txt");
+    let scratch = r.copy.workspace.join("scratch.txt");
     std::fs::write(&scratch, b"not committed").expect("scratch");
     // The binary is enough here: the refusal comes before any build, and the wheel and
     // the image are held to the channel by the same check (`wheel.rs`, `image.rs` test
@@ -356,7 +398,7 @@ fn release_refuses_a_development_keyring_unless_allowed() {
     assert_eq!(statement["predicate"]["keyring"]["channel"], "development");
     assert_eq!(
         statement["predicate"]["build"]["git_commit"],
-        format!("{}-dirty", r.head)
+        format!("{}-dirty", r.copy.head)
     );
     // The gate holds a development build to the same flag.
     let dev_binary = out.join("caio-verify");
@@ -433,16 +475,13 @@ fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// `cargo xtask ARGS...` in `workspace`, building into the shared target directory while
-/// holding it: a release with another keyring rebuilds the binary there, which must not
-/// happen between another release's build and its gate.
+/// `cargo xtask ARGS...` in `workspace`, building into its own `target/`.
 fn cargo_xtask(workspace: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
-    let shared = test_support::shared_target::SharedTarget::lock();
     let sh = Shell::new().expect("shell");
     sh.change_dir(workspace);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = cmd!(sh, "{cargo} xtask {args...}")
-        .env("CARGO_TARGET_DIR", shared.dir())
+        .env_remove("CARGO_TARGET_DIR")
         .env_remove("CAIO_KEYRING")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
