@@ -1,11 +1,12 @@
-//! `cargo xtask bench`: the end-to-end performance comparisons of issue 6, side by side
-//! with OpenSSL, ripgrep and gzip in one run, written to `docs/benchmarks.md`.
+//! `cargo xtask bench`: the end-to-end performance comparisons, side by side with
+//! OpenSSL, ripgrep and gzip in one run, written to `docs/benchmarks.md`.
 //!
 //! It builds a release `caio-verify` against a bench keyring it generates under
 //! `target/bench/` (a fresh Ed25519 key, never the workspace's), signs licenses in
 //! process with that key, lays out uncompressed and gzip'd image tars with the binary
 //! at their end, and measures: license verification against `openssl speed -multi 2
-//! ed25519`, the status server (`caio-verify serve`) on the same licenses under `wrk`
+//! ed25519` and against the raw limit (ed25519-dalek's `verify_strict` of the same
+//! signatures on every core, in process), the status server (`caio-verify serve`) on the same licenses under `wrk`
 //! on loopback against that verification (`bench/server.rs`: rate, p99 latency, peak
 //! RSS), `license reissue` against OpenSSL's sign plus verify, the gate on a 1 GiB
 //! tar against `rg -c -a -F --mmap` (with peak RSS from `/usr/bin/time -v`), the gate
@@ -24,7 +25,7 @@ use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use base64::Engine as _;
@@ -273,6 +274,20 @@ impl Bench {
             format!("openssl speed -multi 2: {} verify/s", rate(ossl_verify)),
             verify_rate / ossl_verify,
             3.5,
+        ));
+
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let seconds = Duration::from_secs(plan.openssl_seconds.into());
+        let raw_rate = raw_limit(&self.signing_key, &licenses, cores, seconds)?;
+        rows.push(ratio_row(
+            format!(
+                "`license -`, {} licenses >= 0.9x the raw limit: ed25519-dalek `verify_strict` of the same signatures, in process, on every core",
+                count(plan.licenses)
+            ),
+            format!("{} licenses/s", rate(verify_rate)),
+            format!("`verify_strict` x {cores} threads: {} verify/s", rate(raw_rate)),
+            verify_rate / raw_rate,
+            0.9,
         ));
 
         let avx2_secs = self.time_verify(&self.exe_avx2, &licenses, plan.runs)?;
@@ -1047,6 +1062,68 @@ fn max_rss(time_v: &str) -> Result<u64> {
         .context("no maximum resident set size in /usr/bin/time -v's output")
 }
 
+/// Verifications per second of ed25519-dalek's `verify_strict` alone (no parsing, no
+/// I/O) on `threads` threads for `duration`, over the signatures of the licenses in
+/// `licenses` (one token per line) and the public half of `key`: the limit a verifier
+/// built on that crate can reach on this machine. Every signature must verify.
+///
+/// This command runs as a dev build, but ed25519-dalek, curve25519-dalek and sha2 are
+/// compiled at opt-level 3 in every profile (the workspace's `Cargo.toml`), with the
+/// same run-time backend choice as the release, so the loop runs release code.
+fn raw_limit(key: &SigningKey, licenses: &Path, threads: usize, duration: Duration) -> Result<f64> {
+    let text = fs::read_to_string(licenses)
+        .with_context(|| format!("cannot read {}", licenses.display()))?;
+    let mut signed = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let (input, signature) = line
+            .rsplit_once('.')
+            .with_context(|| format!("{}:{}: not a license", licenses.display(), n + 1))?;
+        let bytes = BASE64URL
+            .decode(signature)
+            .with_context(|| format!("{}:{}: signature", licenses.display(), n + 1))?;
+        let signature = ed25519_dalek::Signature::from_slice(&bytes)
+            .with_context(|| format!("{}:{}: signature", licenses.display(), n + 1))?;
+        signed.push((input.as_bytes(), signature));
+    }
+    if signed.is_empty() {
+        bail!("{}: no licenses", licenses.display());
+    }
+    let public = key.verifying_key();
+    let start = Instant::now();
+    let counts = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (signed, public) = (&signed, &public);
+                scope.spawn(move || -> Result<u64> {
+                    let mut done = 0u64;
+                    // Each thread starts at its own place in the list.
+                    let mut i = t * signed.len() / threads;
+                    while start.elapsed() < duration {
+                        for _ in 0..64 {
+                            let (input, signature) = &signed[i % signed.len()];
+                            public
+                                .verify_strict(input, signature)
+                                .context("a bench signature does not verify")?;
+                            i += 1;
+                        }
+                        done += 64;
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| anyhow::anyhow!("a verify thread panicked"))?
+            })
+            .collect::<Result<Vec<u64>>>()
+    })?;
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok(counts.iter().sum::<u64>() as f64 / elapsed)
+}
+
 fn ratio_row(target: String, measured: String, reference: String, ratio: f64, goal: f64) -> Row {
     Row {
         target,
@@ -1101,6 +1178,44 @@ mod tests {
                    253 bits EdDSA (Ed25519)   0.0000s   0.0001s  28886.1  10933.0\n";
         assert_eq!(parse_openssl_speed(out).unwrap(), (28886.1, 10933.0));
         assert!(parse_openssl_speed("no such line").is_err());
+    }
+
+    #[test]
+    fn the_raw_limit_verifies_every_signature_and_refuses_a_forged_one() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let token = |payload: &str| {
+            let mut token = String::from(PREFIX);
+            BASE64URL.encode_string(payload, &mut token);
+            let signature = key.sign(token.as_bytes());
+            token.push('.');
+            BASE64URL.encode_string(signature.to_bytes(), &mut token);
+            token
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("licenses.txt");
+        let short = Duration::from_millis(20);
+        fs::write(
+            &file,
+            format!("{}\n{}\n", token("{}"), token("{\"lid\":\"L\"}")),
+        )
+        .unwrap();
+        assert!(raw_limit(&key, &file, 2, short).unwrap() > 0.0);
+
+        // One license's signature on another's payload.
+        let input = token("{}")
+            .rsplit_once('.')
+            .map(|(i, _)| i.to_owned())
+            .unwrap();
+        let other = token("{\"lid\":\"L\"}");
+        let (_, signature) = other.rsplit_once('.').unwrap();
+        fs::write(&file, format!("{input}.{signature}\n")).unwrap();
+        let err = raw_limit(&key, &file, 2, short).unwrap_err();
+        assert!(format!("{err:#}").contains("does not verify"), "{err:#}");
+
+        fs::write(&file, "not a license\n").unwrap();
+        assert!(raw_limit(&key, &file, 1, short).is_err());
+        fs::write(&file, "").unwrap();
+        assert!(raw_limit(&key, &file, 1, short).is_err());
     }
 
     #[test]
