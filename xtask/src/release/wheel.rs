@@ -110,8 +110,8 @@ fn maturin(root: &Path) -> Result<PathBuf> {
         Some(path) => Ok(path),
         None => bail!(
             "maturin is needed to build the wheel and was not found ($MATURIN, PATH, \
-             target/ci-tools/maturin/bin/maturin): install it with `python3 -m pip install \
-             --target target/ci-tools/maturin maturin`, or pass --no-wheel"
+             target/ci-tools/maturin/bin/maturin): install it there with `.ci/maturin` (pip, \
+             from PyPI), or pass --no-wheel"
         ),
     }
 }
