@@ -33,6 +33,13 @@ copy_workspace() {
     ) | tar -xf - -C "$1"
 }
 
+# The copies have no target/ci-tools: maturin (the wheel's builder) comes from this
+# checkout's, installed there if missing.
+if [[ -z ${MATURIN:-} ]] && ! command -v maturin >/dev/null; then
+    PATH="$("$root/.ci/maturin"):$PATH"
+    export PATH
+fi
+
 for dir in "$first" "$second"; do
     rm -rf "$dir"
     copy_workspace "$dir"
