@@ -95,7 +95,10 @@ pub fn source_date_epoch(sh: &Shell) -> Result<i64> {
 /// 1980-01-01T00:00:00Z, the earliest instant a zip entry can hold.
 const ZIP_EPOCH: i64 = 315_532_800;
 
-/// The maturin to run: `$MATURIN`, `maturin` on `PATH`, or `.ci/run`'s copy.
+/// The maturin to run: `$MATURIN`, `maturin` on `PATH`, or the copy under
+/// `target/ci-tools/maturin`, which `.ci/maturin` installs from PyPI when none of these
+/// exists, so `cargo xtask release` works on a fresh clone. A failed install stops the
+/// release.
 fn maturin(root: &Path) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("MATURIN").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(path));
@@ -106,14 +109,27 @@ fn maturin(root: &Path) -> Result<PathBuf> {
         .map(|dir| dir.join("maturin"))
         .find(|candidate| candidate.is_file());
     let ci_tools = root.join("target/ci-tools/maturin/bin/maturin");
-    match on_path.or_else(|| ci_tools.is_file().then_some(ci_tools)) {
-        Some(path) => Ok(path),
-        None => bail!(
-            "maturin is needed to build the wheel and was not found ($MATURIN, PATH, \
-             target/ci-tools/maturin/bin/maturin): install it there with `.ci/maturin` (pip, \
-             from PyPI), or pass --no-wheel"
-        ),
+    if let Some(path) = on_path.or_else(|| ci_tools.is_file().then_some(ci_tools)) {
+        return Ok(path);
     }
+    eprintln!(
+        "release: maturin not found ($MATURIN, PATH, target/ci-tools); installing it under \
+         target/ci-tools/maturin from PyPI (.ci/maturin)"
+    );
+    let sh = Shell::new()?;
+    let install = root.join(".ci/maturin");
+    let dir = cmd!(sh, "{install}").quiet().read().with_context(|| {
+        "maturin is needed to build the wheel, and `.ci/maturin` could not install it \
+         (python3 -m pip, from PyPI): install maturin, or pass --no-wheel"
+    })?;
+    let path = Path::new(dir.trim()).join("maturin");
+    if !path.is_file() {
+        bail!(
+            "`.ci/maturin` ran but {} is not there: install maturin, or pass --no-wheel",
+            path.display()
+        );
+    }
+    Ok(path)
 }
 
 /// The one `.whl` maturin wrote into `out`, and its name.
