@@ -6,11 +6,11 @@
 //! process with that key, lays out uncompressed and gzip'd image tars with the binary
 //! at their end, and measures: license verification against `openssl speed -multi 2
 //! ed25519` and against the raw limit (ed25519-dalek's `verify_strict` of the same
-//! signatures on every core, in process), the status server (`caio-verify serve`) on the same licenses under `wrk`
-//! on loopback against that verification (`bench/server.rs`: rate, p99 latency, peak
-//! RSS), `license reissue` against OpenSSL's sign plus verify, the gate on a 1 GiB
-//! tar against `rg -c -a -F --mmap` (with peak RSS from `/usr/bin/time -v`), the gate
-//! on a gzip layer against `gzip -dc`, and how time and memory grow with the input
+//! signatures on every core, in process), the status server (`caio-verify serve`) on
+//! the same licenses under `wrk` on loopback against that verification
+//! (`bench/server.rs`: rate, p99 latency, peak RSS), `license reissue` against
+//! OpenSSL's sign plus verify, the gate on a 1 GiB tar against `rg -c -a -F --mmap`
+//! (with peak RSS from `/usr/bin/time -v`), the gate on a gzip layer against `gzip -dc`, and how time and memory grow with the input
 //! (up to a 4 GiB tar, made for the run and deleted after). `bench/build.rs` adds the
 //! build-side figures: what `embed_keyring!` costs, and cargo's change tracking.
 //! Every table names the machine it was measured on (CPU model, cores, and the
