@@ -10,9 +10,10 @@
 //! the same licenses under `wrk` on loopback against that verification
 //! (`bench/server.rs`: rate, p99 latency, peak RSS), `license reissue` against
 //! OpenSSL's sign plus verify, the gate on a 1 GiB tar against `rg -c -a -F --mmap`
-//! (with peak RSS from `/usr/bin/time -v`), the gate on a gzip layer against `gzip -dc`, and how time and memory grow with the input
-//! (up to a 4 GiB tar, made for the run and deleted after). `bench/build.rs` adds the
-//! build-side figures: what `embed_keyring!` costs, and cargo's change tracking.
+//! (with peak RSS from `/usr/bin/time -v`), the gate on a gzip layer against
+//! `gzip -dc`, and how time and memory grow with the input (up to a 4 GiB tar, made for
+//! the run and deleted after). `bench/build.rs` adds the build-side figures: what
+//! `embed_keyring!` costs, and cargo's change tracking.
 //! Every table names the machine it was measured on (CPU model, cores, and the
 //! curve25519-dalek backend the binary picks on this CPU), and a target is marked met
 //! only when it was measured, and met, on that machine.
