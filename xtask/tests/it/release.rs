@@ -59,7 +59,9 @@ pub(super) fn copy() -> &'static Copy {
         std::fs::create_dir_all(&base).expect("target/it-release");
         let lock = std::fs::File::create(base.join("lock")).expect("lock file");
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("flock");
-        sync_workspace(&workspace);
+        // The workspace's files, but `keys/`: the generated keyring replaces it.
+        test_support::run::sync_workspace(&workspace, &["keys/"]);
+        write_keyring(&workspace.join("keys"), "production");
         let head = commit_all(&workspace);
         Copy {
             _lock: lock,
@@ -512,54 +514,6 @@ pub(super) fn verify_artifact(manifest: &Path, artifacts: &[&Path], flags: &[&st
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temporary paths")
-}
-
-/// Makes `copy` hold exactly the files of the real workspace that git would commit,
-/// except `keys/`, which holds the generated keyring. Files already equal are left
-/// alone, so cargo sees them unchanged.
-fn sync_workspace(copy: &Path) {
-    let root = workspace_root();
-    let sh = Shell::new().expect("shell");
-    sh.change_dir(&root);
-    let listed = cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
-        .quiet()
-        .read()
-        .expect("git ls-files (the tests run in a git checkout)");
-    let mut wanted = BTreeSet::new();
-    for name in listed.split('\0').filter(|n| !n.is_empty()) {
-        let source = root.join(name);
-        if name.starts_with("keys/") || !source.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(&source).expect("read a workspace file");
-        let mode = std::fs::metadata(&source).expect("metadata").permissions();
-        write_if_changed(&copy.join(name), &bytes);
-        std::fs::set_permissions(copy.join(name), mode).expect("permissions");
-        wanted.insert(PathBuf::from(name));
-    }
-    write_keyring(&copy.join("keys"), "production");
-    for name in ["keys/keyring.toml", "keys/caio-test.pem"] {
-        wanted.insert(PathBuf::from(name));
-    }
-    // Whatever the workspace no longer has goes.
-    let mut stack = vec![copy.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
-            let path = entry.path();
-            let relative = path.strip_prefix(copy).expect("inside").to_owned();
-            if [".git", "target", "dist"]
-                .iter()
-                .any(|skip| relative == Path::new(skip))
-            {
-                continue;
-            }
-            if entry.file_type().expect("type").is_dir() {
-                stack.push(path);
-            } else if !wanted.contains(&relative) {
-                std::fs::remove_file(&path).expect("remove a stale file");
-            }
-        }
-    }
 }
 
 /// Commits everything in `workspace` (a git repository of its own, made on first use)
