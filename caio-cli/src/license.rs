@@ -5,9 +5,11 @@
 //! (the embedded one with the runtime key, or the one the manifest describes) and in how
 //! `--at` is typed, not in what they print.
 //!
-//! Stdin is read in chunks of lines; each chunk is verified across every core (rayon)
-//! and its result lines are written in input order through one buffered writer, so the
-//! output is the same, byte for byte, as verifying one line after another.
+//! Stdin is read in chunks of lines; each chunk is verified across every core (rayon),
+//! in tasks of [`TASK_LINES`] lines that each go through `Verifier::verify_batch` (the
+//! same verdicts as one `verify` per line, with the signature checks finishing
+//! together), and its result lines are written in input order through one buffered
+//! writer, so the output is the same, byte for byte, as verifying one line after another.
 //!
 //! Only what a verified signature covers is printed as a payload: a license refused for
 //! its dates or fields shows its signed payload (so an operator sees which license
@@ -130,11 +132,19 @@ impl Render<'_, '_> {
     /// Verifies `token` and appends its result line, newline included, to `out`;
     /// returns whether it is valid.
     fn one(&self, token: &[u8], out: &mut Vec<u8>) -> anyhow::Result<bool> {
-        let result = self.verifier.verify(token);
+        self.render(&self.verifier.verify(token), out)
+    }
+
+    /// Appends `result`'s line, newline included, to `out`; returns whether it is valid.
+    fn render(
+        &self,
+        result: &Result<VerifiedLicense, Rejection>,
+        out: &mut Vec<u8>,
+    ) -> anyhow::Result<bool> {
         if self.json {
-            json_line(self.keys, &result, out)?;
+            json_line(self.keys, result, out)?;
         } else {
-            human_line(&result, out);
+            human_line(result, out);
         }
         out.push(b'\n');
         Ok(result.is_ok())
@@ -185,9 +195,12 @@ impl Render<'_, '_> {
                 .map(|task| {
                     let mut text = Vec::with_capacity(task.len() * 160);
                     let mut valid = true;
-                    for range in task {
-                        let token = bytes.get(range.clone()).unwrap_or_default();
-                        valid &= self.one(token, &mut text)?;
+                    let tokens: Vec<&[u8]> = task
+                        .iter()
+                        .map(|range| bytes.get(range.clone()).unwrap_or_default())
+                        .collect();
+                    for result in self.verifier.verify_batch(&tokens) {
+                        valid &= self.render(&result, &mut text)?;
                     }
                     Ok((text, valid))
                 })

@@ -173,6 +173,10 @@ fn verify(py: Python<'_>, token: String, at: Option<i64>, leeway: u64) -> PyResu
     verdict(py, result)
 }
 
+/// How many tokens one parallel task verifies with `Verifier::verify_batch` (the same
+/// verdicts as one `verify` each; the signature checks finish together, which is faster).
+const BATCH: usize = 64;
+
 /// Verifies every token across every core, the GIL released; one `License` or
 /// `Rejected` per token, in order.
 #[pyfunction]
@@ -186,7 +190,10 @@ fn verify_many(
     let options = options(at, leeway);
     let results: Vec<_> = py.detach(|| {
         let verifier = keys().verifier(options);
-        tokens.par_iter().map(|t| verifier.verify(t)).collect()
+        tokens
+            .par_chunks(BATCH)
+            .flat_map_iter(|batch| verifier.verify_batch(batch))
+            .collect()
     });
     results.into_iter().map(|r| verdict(py, r)).collect()
 }
@@ -224,9 +231,9 @@ fn license_lines<'py>(
             let keys = keys();
             let verifier = keys.verifier(Options::at(at).with_leeway(leeway));
             let lines: Vec<(Vec<u8>, bool)> = tokens
-                .par_iter()
-                .map(|token| {
-                    let result = verifier.verify(token);
+                .par_chunks(BATCH)
+                .flat_map_iter(|batch| verifier.verify_batch(batch))
+                .map(|result| {
                     let mut line = Vec::with_capacity(160);
                     if json {
                         json_line(keys, &result, &mut line)?;

@@ -1,5 +1,5 @@
 //! Criterion benches for the pieces the end-to-end numbers of `cargo xtask bench` are
-//! made of: token parse, one full verification, the signature check alone (the
+//! made of: token parse, one full verification (and 64 in one batch), the signature check alone (the
 //! prepared check beside `verify_strict`, and preparing a key), block decode. The
 //! artifact scan's are in `caio-gate/benches/scan.rs`.
 //!
@@ -77,6 +77,22 @@ fn verify_one(c: &mut Criterion) {
     assert!(verifier.verify(&token).is_ok());
     c.bench_function("verify_one", |b| {
         b.iter(|| verifier.verify(black_box(&token)).is_ok());
+    });
+    // The same, 64 distinct licenses at a time through `verify_batch` (divide by 64
+    // for the time per license).
+    let signer = SigningKey::from_bytes(&SECRET);
+    let tokens: Vec<String> = (0..64)
+        .map(|n| {
+            Claims {
+                lid: format!("L-{n:06}"),
+                ..claims(&keyring)
+            }
+            .sign(&signer)
+        })
+        .collect();
+    assert!(verifier.verify_batch(&tokens).iter().all(Result::is_ok));
+    c.bench_function("verify_batch_64", |b| {
+        b.iter(|| verifier.verify_batch(black_box(&tokens)).len());
     });
 }
 

@@ -25,6 +25,8 @@
 //! - [`EmbeddedKeyring`]: the compile-time block, decoded lazily; `const`-constructible
 //!   so it lives in a `static`.
 //! - [`Verifier`] and [`Options`]: one keyring, one verification instant, one leeway.
+//!   [`Verifier::verify_batch`] gives many tokens the verdicts [`Verifier::verify`]
+//!   would, faster per token.
 //! - [`VerifiedLicense`]: the only proof of success; its fields are the signed claims.
 //! - [`Rejection`] and [`Reason`]: why not, with [`Reason::code`] the stable name.
 //! - [`EffectiveKeyring`]: the embedded keys plus at most one runtime key

@@ -115,7 +115,15 @@ pub struct Verifier<'k> {
     options: Options,
 }
 
-/// Proof that a license verified: the only way to get one is [`Verifier::verify`].
+/// A token through steps 1 to 3: parsed, its key chosen, its signature not yet checked.
+struct Front<'t, 'k> {
+    raw: license::RawToken<'t>,
+    key: &'k TrustedKey,
+    source: KeySource,
+}
+
+/// Proof that a license verified: the only way to get one is [`Verifier::verify`] (or
+/// [`Verifier::verify_batch`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedLicense {
     claims: SignedFields,
@@ -306,21 +314,61 @@ impl<'k> Verifier<'k> {
     /// Verifies one token. Bytes are accepted as they come (a `&str`, a `String`, a line
     /// read from a file); a token is ASCII, so anything else is rejected.
     pub fn verify<T: AsRef<[u8]> + ?Sized>(&self, token: &T) -> Result<VerifiedLicense, Rejection> {
-        let result = self.check(token.as_ref());
-        match &result {
-            Ok(license) => tracing::debug!(
-                kid = %license.fingerprint,
-                key_id = %license.key_id,
-                key_source = license.source.name(),
-                lid = ?license.claims.lid,
-                "license verified"
-            ),
-            Err(rejection) => log_rejection(rejection),
-        }
+        let result = self.front(token.as_ref()).and_then(|front| {
+            let signature = prepared::verify_strict(
+                front.key.public_key(),
+                front.raw.signing_input,
+                &front.raw.signature,
+            );
+            self.finish(front, signature)
+        });
+        log_result(&result);
         result
     }
 
-    fn check(&self, token: &[u8]) -> Result<VerifiedLicense, Rejection> {
+    /// Verifies several tokens: `results[i]` is what [`verify`](Self::verify) gives for
+    /// `tokens[i]`, and the same events are logged, in order. It is faster per token
+    /// than one call each when there are several (a few dozen and up): the signature
+    /// checks finish together, sharing one field inversion
+    /// ([`prepared::verify_strict_batch`]). Each token is still judged on its own; a
+    /// bad one in the batch changes no other verdict.
+    pub fn verify_batch<T: AsRef<[u8]>>(
+        &self,
+        tokens: &[T],
+    ) -> Vec<Result<VerifiedLicense, Rejection>> {
+        let fronts: Vec<Result<Front<'_, 'k>, Rejection>> = tokens
+            .iter()
+            .map(|token| self.front(token.as_ref()))
+            .collect();
+        let checks: Vec<_> = fronts
+            .iter()
+            .filter_map(|front| front.as_ref().ok())
+            .map(|front| {
+                (
+                    front.key.public_key(),
+                    front.raw.signing_input,
+                    &front.raw.signature,
+                )
+            })
+            .collect();
+        let mut signatures = prepared::verify_strict_many(&checks).into_iter();
+        fronts
+            .into_iter()
+            .map(|front| {
+                let front = front?;
+                // One verdict per check, so this never runs short; if it did, the
+                // token would be refused, not passed.
+                let signature = signatures
+                    .next()
+                    .unwrap_or_else(|| Err(ed25519_dalek::SignatureError::new()));
+                self.finish(front, signature)
+            })
+            .inspect(log_result)
+            .collect()
+    }
+
+    /// Steps 1 to 3: the keyring, the token's shape, the key.
+    fn front<'t>(&self, token: &'t [u8]) -> Result<Front<'t, 'k>, Rejection> {
         let keyring = self.keyring.map_err(|e| {
             reject(
                 Reason::KeyringCorrupt,
@@ -330,16 +378,24 @@ impl<'k> Verifier<'k> {
         })?;
         let raw = license::parse(token).map_err(|e| reject(shape_reason(&e), None, e))?;
         let (key, source) = choose_key(keyring, self.runtime, &raw.payload)?;
+        Ok(Front { raw, key, source })
+    }
+
+    /// Steps 4 to 6, given the verdict of the signature check (step 4).
+    fn finish(
+        &self,
+        front: Front<'_, 'k>,
+        signature: Result<(), ed25519_dalek::SignatureError>,
+    ) -> Result<VerifiedLicense, Rejection> {
+        let Front { raw, key, source } = front;
         let kid = Some(key.fingerprint());
-        prepared::verify_strict(key.public_key(), raw.signing_input, &raw.signature).map_err(
-            |_| {
-                reject(
-                    Reason::BadSignature,
-                    kid,
-                    format!("the signature does not verify under key {}", key.id()),
-                )
-            },
-        )?;
+        signature.map_err(|_| {
+            reject(
+                Reason::BadSignature,
+                kid,
+                format!("the signature does not verify under key {}", key.id()),
+            )
+        })?;
         let signed = |mut rejection: Rejection| {
             rejection.signed_payload = Some(Box::new(raw.payload.clone()));
             rejection
@@ -357,7 +413,6 @@ impl<'k> Verifier<'k> {
         })
     }
 
-    /// The time checks, in the documented order.
     fn check_times(&self, key: &TrustedKey, claims: &SignedFields) -> Result<(), (Reason, String)> {
         let window = key.validity();
         let now = self.options.now;
@@ -530,6 +585,20 @@ fn choose_key<'k>(
             kid,
             format!("no embedded key has fingerprint {fingerprint}"),
         ))
+    }
+}
+
+/// The event [`Verifier::verify`] logs for `result`.
+fn log_result(result: &Result<VerifiedLicense, Rejection>) {
+    match result {
+        Ok(license) => tracing::debug!(
+            kid = %license.fingerprint,
+            key_id = %license.key_id,
+            key_source = license.source.name(),
+            lid = ?license.claims.lid,
+            "license verified"
+        ),
+        Err(rejection) => log_rejection(rejection),
     }
 }
 

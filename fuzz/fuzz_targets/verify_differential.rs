@@ -1,5 +1,6 @@
 //! Fuzz target: the prepared signature check (`caio_verify::PreparedKey`, what the
-//! verifier runs) gives ed25519-dalek's `verify_strict` verdict on every input.
+//! verifier runs), alone and in a batch (`verify_strict_batch`), gives ed25519-dalek's
+//! `verify_strict` verdict on every input.
 //!
 //! Raw bytes would almost never carry a valid signature, so the input also describes
 //! keys and signatures with known secrets and torsion components, which reach the

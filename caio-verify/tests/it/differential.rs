@@ -7,12 +7,15 @@
 //! sign bit on `x = 0`) as `R` and as `A`; mixed-order `R` and `A`; equations that hold
 //! with a small-order or mixed-order `R`; `s = L`, `L + 1`, `s + L`, high bits; random
 //! bytes; signatures under the wrong key; and a property over random keys, messages and
-//! mutations. The fuzz target `verify_differential` does the same with libFuzzer.
+//! mutations. Every input is checked again in batches (`verify_strict_batch`, what
+//! `Verifier::verify_batch` runs) of mixed keys and verdicts. The fuzz target
+//! `verify_differential` does the same with libFuzzer.
 
 use std::path::Path;
 
 use base64::Engine as _;
 use caio_keyring::{Channel, KeyId, Keyring, RuntimeOverride, TrustedKey, Validity};
+use caio_verify::verify::prepared::verify_strict_batch;
 use caio_verify::{Claims, Options, PreparedKey, Reason, Verifier};
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -27,12 +30,18 @@ const L: [u8; 32] = [
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
 
-/// Verdict counts, to show that a corpus reached both answers.
+/// Verdict counts, to show that a corpus reached both answers, and every input checked,
+/// to check them again in batches ([`batches_agree`]).
 #[derive(Debug, Default)]
 struct Tally {
     accepted: usize,
     rejected: usize,
+    /// Every input of [`Tally::check`], with `verify_strict`'s verdict.
+    seen: Vec<Seen>,
 }
+
+/// Key, message, signature and `verify_strict`'s verdict.
+type Seen = ([u8; 32], Vec<u8>, [u8; 64], bool);
 
 impl Tally {
     /// Both checks on one input; panics when they disagree. Returns the verdict.
@@ -53,12 +62,66 @@ impl Tally {
         } else {
             self.rejected += 1;
         }
+        self.seen.push((
+            key.public.to_bytes(),
+            message.to_vec(),
+            signature.to_bytes(),
+            reference,
+        ));
         reference
     }
 
     fn total(&self) -> usize {
         self.accepted + self.rejected
     }
+}
+
+/// Checks every input the tallies saw again through [`verify_strict_batch`], in
+/// batches of mixed keys and verdicts (the inputs ordered by their signature bytes, so
+/// valid and forged ones sit side by side), with batch sizes from 1 to 97: each verdict
+/// must be `verify_strict`'s, whatever else its batch holds.
+fn batches_agree(tallies: &[&Tally]) {
+    let mut seen: Vec<&Seen> = tallies.iter().flat_map(|tally| &tally.seen).collect();
+    seen.sort_by_key(|(_, _, signature, _)| *signature);
+    let mut prepared = std::collections::HashMap::new();
+    for (key, ..) in &seen {
+        prepared.entry(*key).or_insert_with(|| {
+            PreparedKey::new(&VerifyingKey::from_bytes(key).expect("a key the tally verified"))
+        });
+    }
+    let signatures: Vec<Signature> = seen
+        .iter()
+        .map(|(_, _, sig, _)| Signature::from_bytes(sig))
+        .collect();
+    let mut at = 0;
+    let mut size = 1;
+    let (mut accepted, mut rejected) = (0, 0);
+    while at < seen.len() {
+        let end = (at + size).min(seen.len());
+        let checks: Vec<(&PreparedKey, &[u8], &Signature)> = (at..end)
+            .map(|i| (&prepared[&seen[i].0], seen[i].1.as_slice(), &signatures[i]))
+            .collect();
+        for (i, verdict) in (at..end).zip(verify_strict_batch(&checks)) {
+            let (key, message, signature, reference) = seen[i];
+            assert_eq!(
+                verdict.is_ok(),
+                *reference,
+                "batch verdict differs: key {}, message {}, signature {}, batch of {}",
+                hex(key),
+                hex(message),
+                hex(signature),
+                end - at
+            );
+            if *reference {
+                accepted += 1;
+            } else {
+                rejected += 1;
+            }
+        }
+        at = end;
+        size = size % 97 + 1;
+    }
+    assert_eq!(accepted + rejected, seen.len());
 }
 
 /// A public key, its prepared form, and its discrete log when the test knows it.
@@ -249,6 +312,7 @@ fn the_hostile_license_corpus_under_every_key_with_every_bit_flipped() {
     assert!(tally.rejected >= 150, "{tally:?}");
     assert_eq!(flips.accepted, 0, "{flips:?}");
     assert!(flips.rejected >= 5000, "{flips:?}");
+    batches_agree(&[&tally, &flips]);
 }
 
 #[test]
@@ -306,6 +370,7 @@ fn small_order_and_non_canonical_encodings_as_r_and_as_a() {
     assert!(weak >= 10, "{weak} weak encodings decoded");
     assert_eq!(tally.accepted, 0, "{tally:?}");
     assert!(tally.total() > 10_000, "{tally:?}");
+    batches_agree(&[&tally]);
 }
 
 #[test]
@@ -381,6 +446,7 @@ fn equations_that_hold_with_torsion_in_r_or_a() {
         assert!(!tally.check(&key, &message(0), &sig));
     }
     assert!(tally.accepted >= 30 && tally.rejected >= 100, "{tally:?}");
+    batches_agree(&[&tally]);
 }
 
 #[test]
@@ -417,6 +483,7 @@ fn scalars_out_of_range_random_bytes_and_the_wrong_key() {
         }
     }
     assert!(tally.accepted >= 256 && tally.rejected >= 2000, "{tally:?}");
+    batches_agree(&[&tally]);
 }
 
 /// Through the whole verifier: a trusted key of mixed order (a keyring accepts one: it
@@ -443,6 +510,7 @@ fn the_verifier_gives_verify_strict_verdicts_end_to_end() {
     .unwrap();
     let verifier = Verifier::new(&keyring, Options::at(1_800_000_000));
     let mut tally = Tally::default();
+    let mut tokens = Vec::new();
     for n in 0..64 {
         let claims = Claims::new(kid, format!("L-{n}"), "Mixed", 1_700_000_000);
         let input = claims.signing_input();
@@ -450,6 +518,7 @@ fn the_verifier_gives_verify_strict_verdicts_end_to_end() {
         for t_r in [0, 1, 5] {
             let sig = key.sign(&r, EIGHT_TORSION[t_r], input.as_bytes());
             let reference = tally.check(&key, input.as_bytes(), &sig);
+            tokens.push(claims.token(&sig));
             match verifier.verify(&claims.token(&sig)) {
                 Ok(_) => assert!(reference),
                 Err(rejection) => {
@@ -460,6 +529,14 @@ fn the_verifier_gives_verify_strict_verdicts_end_to_end() {
         }
     }
     assert!(tally.accepted >= 5 && tally.rejected >= 50, "{tally:?}");
+    // The batch path gives each token exactly what `verify` gives it.
+    let one_by_one: Vec<_> = tokens.iter().map(|token| verifier.verify(token)).collect();
+    assert_eq!(verifier.verify_batch(&tokens), one_by_one);
+    for size in [1, 2, 7, 64] {
+        for (chunk, expected) in tokens.chunks(size).zip(one_by_one.chunks(size)) {
+            assert_eq!(verifier.verify_batch(chunk), expected);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

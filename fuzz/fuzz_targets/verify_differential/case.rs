@@ -4,6 +4,7 @@
 //! in the target's docs.
 
 use caio_verify::PreparedKey;
+use caio_verify::verify::prepared::verify_strict_batch;
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
@@ -16,7 +17,8 @@ const L: [u8; 32] = [
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
 
-/// Checks one input: panics if the prepared check and `verify_strict` disagree.
+/// Checks one input: panics if the prepared check, alone or in a batch, and
+/// `verify_strict` disagree.
 /// Returns the verdict, or `None` for an input that describes no key.
 pub fn check(data: &[u8]) -> Option<bool> {
     if data.len() < 99 {
@@ -73,12 +75,28 @@ pub fn check(data: &[u8]) -> Option<bool> {
     }
     let signature = Signature::from_bytes(&signature);
     let reference = public.verify_strict(message, &signature).is_ok();
-    let prepared = PreparedKey::new(&public)
-        .verify_strict(message, &signature)
-        .is_ok();
+    let key = PreparedKey::new(&public);
+    let prepared = key.verify_strict(message, &signature).is_ok();
     assert_eq!(
         prepared, reference,
         "the prepared check disagrees with verify_strict"
+    );
+    // The batch path, with the input beside a signature flipped from it (whose verdict
+    // `verify_strict` gives as well): each keeps its own verdict.
+    let mut flipped = signature.to_bytes();
+    flipped[usize::from(data[2] % 64)] ^= 0x80;
+    let flipped = Signature::from_bytes(&flipped);
+    let flipped_reference = public.verify_strict(message, &flipped).is_ok();
+    let batch = verify_strict_batch(&[
+        (&key, message, &signature),
+        (&key, message, &flipped),
+        (&key, message, &signature),
+    ]);
+    let batch: Vec<bool> = batch.iter().map(Result::is_ok).collect();
+    assert_eq!(
+        batch,
+        [reference, flipped_reference, reference],
+        "the batch check disagrees with verify_strict"
     );
     Some(reference)
 }
