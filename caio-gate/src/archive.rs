@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::mapped::Mapped;
-use super::scan::{KeyHit, ScanError, Scanner, decode_window};
+use super::scan::{self, KeyHit, PartBounds, ScanError, Scanner, decode_window};
 use super::{
     ArtifactError, BlockFinding, Format, Inspection, LimitExceeded, Limits, Location,
     PrivateKeyFinding, Stats,
@@ -467,6 +467,11 @@ impl<'a> Walker<'a> {
         } = self;
         let max = limits.max_findings;
         let max_keys = limits.max_private_keys;
+        // What this artifact may still record: a scan in parts bounds its records by it.
+        let bounds = PartBounds {
+            max_hits: max.saturating_sub(findings.len()),
+            max_keys: max_keys.saturating_sub(private_keys.len()),
+        };
         let mut on_hit = |offset: u64, window: &[u8]| {
             if findings.len() >= max {
                 return Err(LimitExceeded::Findings { max });
@@ -499,10 +504,26 @@ impl<'a> Walker<'a> {
         };
         let scanned = match input {
             Input::Reader(reader) => scanner.scan(reader, &mut on_hit, &mut on_key),
-            Input::Mapped(map, data) => {
-                let mut release = |upto| map.release(data, upto);
-                scanner.scan_slice(data, &mut release, &mut on_hit, &mut on_key)
-            }
+            Input::Mapped(map, data) => match scan::parts_for(data.len()) {
+                1 => {
+                    let mut release = |upto| map.release(data, upto);
+                    scanner.scan_slice(data, &mut release, &mut on_hit, &mut on_key)
+                }
+                parts => {
+                    let release = |from, upto| map.release_range(data, from, upto);
+                    let scanned = scanner.scan_slice_parts(
+                        data,
+                        parts,
+                        bounds,
+                        &release,
+                        &mut on_hit,
+                        &mut on_key,
+                    );
+                    // Moves the map's mark past this slice (later scans release from it).
+                    map.release(data, data.len());
+                    scanned
+                }
+            },
         };
         match scanned {
             Ok(bytes) => {

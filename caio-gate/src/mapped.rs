@@ -93,6 +93,16 @@ impl Mapped {
         let _ = (part, upto);
     }
 
+    /// As [`Mapped::release`], for the bytes `from..upto` of `part` only, and without
+    /// moving the map's mark of what is released: for scans of several parts of one
+    /// slice at once, on several threads. Only whole pages inside the range go.
+    pub(crate) fn release_range(&self, part: &[u8], from: usize, upto: usize) {
+        #[cfg(target_os = "linux")]
+        self.inner.release_range(part, from, upto);
+        #[cfg(not(target_os = "linux"))]
+        let _ = (part, from, upto);
+    }
+
     /// An error if a read of the map faulted (the file shrank while it was read, or its
     /// storage failed): then some of the bytes scanned were zeros, not the file's.
     pub(crate) fn check(&self) -> io::Result<()> {
@@ -159,7 +169,6 @@ mod linux {
 
     use core::ffi::{c_int, c_void};
     use core::ptr;
-    use std::cell::Cell;
     use std::fs::File;
     use std::io;
     use std::sync::OnceLock;
@@ -177,8 +186,10 @@ mod linux {
     pub(super) struct Map {
         map: Mmap,
         slot: &'static Slot,
-        /// Bytes from the start already released.
-        released: Cell<usize>,
+        /// Bytes from the start already released, by [`Map::release`] (which the one
+        /// thread walking the file calls; atomic so that other threads may scan parts of
+        /// the map through [`Map::release_range`] meanwhile).
+        released: AtomicUsize,
     }
 
     /// One live map: the page-aligned range it covers, and whether a read of it
@@ -230,7 +241,7 @@ mod linux {
             Some(Self {
                 map,
                 slot,
-                released: Cell::new(0),
+                released: AtomicUsize::new(0),
             })
         }
 
@@ -246,18 +257,41 @@ mod linux {
             let page = PAGE.load(Ordering::Relaxed);
             let upto = (offset + upto.min(part.len())).min(self.map.len());
             let upto = upto - upto % page;
-            let from = self.released.get();
+            let from = self.released.load(Ordering::Relaxed);
             if upto < from + RELEASE_STEP {
                 return;
             }
+            self.dont_need(from, upto);
+            self.released.store(upto, Ordering::Relaxed);
+        }
+
+        pub(super) fn release_range(&self, part: &[u8], from: usize, upto: usize) {
+            let base = self.map.as_ptr() as usize;
+            let Some(offset) = (part.as_ptr() as usize).checked_sub(base) else {
+                return;
+            };
+            let page = PAGE.load(Ordering::Relaxed);
+            let end = offset
+                .saturating_add(upto.min(part.len()))
+                .min(self.map.len());
+            let start = offset.saturating_add(from.min(part.len()));
+            self.dont_need(start.next_multiple_of(page), end - end % page);
+        }
+
+        /// Drops the map's pages in `from..upto` (page-aligned offsets) from this
+        /// process's resident set.
+        fn dont_need(&self, from: usize, upto: usize) {
+            if from >= upto {
+                return;
+            }
             // SAFETY: `MADV_DONTNEED` on a read-only shared file map only drops pages
-            // from this process's tables; a later read faults them in again from the
-            // page cache, with the same bytes. Nothing borrows them mutably.
+            // from this process's tables; a later read (by any thread) faults them in
+            // again from the page cache, with the same bytes. Nothing borrows them
+            // mutably.
             let _ = unsafe {
                 self.map
                     .unchecked_advise_range(UncheckedAdvice::DontNeed, from, upto - from)
             };
-            self.released.set(upto);
         }
 
         pub(super) fn check(&self) -> io::Result<()> {

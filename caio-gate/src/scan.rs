@@ -29,6 +29,15 @@
 //! boundary is found whole, with its context, whatever the sizes of the reads. Each
 //! finder resumes where it stopped, so nothing is found twice.
 //!
+//! A large slice (a mapped file, or a large entry of a mapped tar) can be scanned in
+//! parts, one thread each ([`Scanner::scan_slice_parts`]): on two cores that takes the
+//! scan of a 1 GiB tar under ripgrep's time for its one needle (`docs/benchmarks.md`).
+//! Each part looks only at the needles whose position falls in its range, and reads the
+//! look-behind before it and a block window after it, so every needle is judged once,
+//! on the bytes one scan would judge it on. The first part calls the callbacks; the
+//! others record what they find (bounded by what the caller can still accept) and are
+//! replayed after it, in order.
+//!
 //! The private-key needles are never a literal here (only comments name them), as the
 //! magic is not in `caio-keyring`: they are kept masked and unmasked at run time through
 //! [`core::hint::black_box`], so the gate's own binaries do not hold what it fails.
@@ -36,7 +45,9 @@
 //! archives or file formats, and decides nothing: [`decode_window`] says what a magic
 //! hit holds, and the gate judges.
 
+use std::cell::RefCell;
 use std::io::{self, Read};
+use std::ops::Range;
 
 use caio_keyring::Keyring;
 use caio_keyring::block::{self, DecodeError, HEADER_LEN, SCAN_PREFIX_LEN};
@@ -193,7 +204,7 @@ impl Scanner {
         on_hit: &mut OnHit<'_, E>,
         on_key: &mut OnKey<'_>,
     ) -> Result<u64, ScanError<E>> {
-        self.run(Source::Reader(reader), on_hit, on_key)
+        self.run(Source::Reader(reader), 0..u64::MAX, on_hit, on_key)
     }
 
     /// As [`Scanner::scan`], over bytes already in memory (a mapped file): nothing is
@@ -206,12 +217,98 @@ impl Scanner {
         on_hit: &mut OnHit<'_, E>,
         on_key: &mut OnKey<'_>,
     ) -> Result<u64, ScanError<E>> {
-        self.run(Source::Slice { bytes, release }, on_hit, on_key)
+        self.run(
+            Source::Slice { bytes, release },
+            0..u64::MAX,
+            on_hit,
+            on_key,
+        )
     }
 
+    /// As [`Scanner::scan_slice`], with the slice cut into `parts` parts, each scanned
+    /// on a thread of its own ([`parts_for`] says how many are worth it): the first
+    /// here, through the callbacks, the others into a bounded record that is handed to
+    /// the callbacks afterwards, in order. The callbacks see exactly what one scan of
+    /// the whole slice shows them, in the same order, and the scan stops where that one
+    /// would. `release(from, upto)`: the bytes `from..upto` are done with (each part
+    /// says so for its own, in steps).
+    ///
+    /// How the parts keep that promise: every needle is looked at by the part its
+    /// position falls in, and only there (the `accept` range of [`Scanner::run`]); each
+    /// part's bytes reach [`BEHIND`] bytes before its range and a block window plus a
+    /// [`TAIL`] past it, so every check reads what it would read in one scan. A part
+    /// records at most `bounds.max_hits + 1` magic hits (one more than the caller
+    /// accepts, so the caller's own limit trips where it would have) and the first
+    /// `bounds.max_keys` private keys; the keys after those are only counted, and
+    /// handed on as repeats of the last one kept, which a caller that keeps the first
+    /// `max_keys` counts and does not keep.
+    pub(crate) fn scan_slice_parts<E>(
+        &mut self,
+        bytes: &[u8],
+        parts: usize,
+        bounds: PartBounds,
+        release: &(dyn Fn(usize, usize) + Sync),
+        on_hit: &mut OnHit<'_, E>,
+        on_key: &mut OnKey<'_>,
+    ) -> Result<u64, ScanError<E>> {
+        let len = bytes.len();
+        let step = len.div_ceil(parts.max(1)).max(1);
+        let reach = self.window.saturating_add(TAIL);
+        let (window, chunk) = (self.window, self.chunk);
+        // Part `i` looks at needles in `i * step..(i + 1) * step`.
+        let part = |i: usize| {
+            let from = i.saturating_mul(step).min(len);
+            let to = from.saturating_add(step).min(len);
+            let start = from.saturating_sub(BEHIND);
+            let end = to.saturating_add(reach).min(len);
+            (from..to, start..end)
+        };
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..parts)
+                .map(|i| {
+                    let (accept, range) = part(i);
+                    scope.spawn(move || {
+                        let slice = bytes.get(range.clone()).unwrap_or_default();
+                        let accept =
+                            (accept.start - range.start) as u64..(accept.end - range.start) as u64;
+                        Record::of(window, chunk, slice, range.start, accept, bounds, release)
+                    })
+                })
+                .collect();
+            let (accept, range) = part(0);
+            let first = bytes.get(range.clone()).unwrap_or_default();
+            let mut release_first = stepped(release, range.start);
+            let source = Source::Slice {
+                bytes: first,
+                release: &mut release_first,
+            };
+            let accept = accept.start as u64..accept.end as u64;
+            let scanned = self.run(source, accept, on_hit, on_key);
+            let records: Vec<Record> = others
+                .into_iter()
+                .map(|other| {
+                    other
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                })
+                .collect();
+            scanned?;
+            for record in &records {
+                record
+                    .replay(bytes, on_hit, on_key)
+                    .map_err(ScanError::Hit)?;
+            }
+            Ok(len as u64)
+        })
+    }
+
+    /// The scan loop. Only needles (the anchor, the DER needle) at stream offsets in
+    /// `accept` are looked at and handed on; the bytes around them are read wherever
+    /// they lie (see [`Scanner::scan_slice_parts`]).
     fn run<E>(
         &mut self,
         mut source: Source<'_>,
+        accept: Range<u64>,
         on_hit: &mut OnHit<'_, E>,
         on_key: &mut OnKey<'_>,
     ) -> Result<u64, ScanError<E>> {
@@ -270,12 +367,16 @@ impl Scanner {
                     (None, Some(d)) => (d, false),
                     (None, None) => break,
                 };
+                let accepted = accept.contains(&(base + at as u64));
                 if !is_anchor {
-                    pkcs8_hit(data, base, at, on_key);
+                    if accepted {
+                        pkcs8_hit(data, base, at, on_key);
+                    }
                     pkcs8_at = find(&self.pkcs8, data, at + 1);
                     continue;
                 }
-                if let Some(start) = at.checked_sub(MAGIC_ANCHOR_AT)
+                if accepted
+                    && let Some(start) = at.checked_sub(MAGIC_ANCHOR_AT)
                     && data.get(start..start + SCAN_PREFIX_LEN) == Some(&self.magic[..])
                 {
                     let end = start.saturating_add(self.window);
@@ -286,7 +387,8 @@ impl Scanner {
                     let window = data.get(start..end.min(len)).unwrap_or_default();
                     on_hit(base + start as u64, window).map_err(ScanError::Hit)?;
                 }
-                if let Some(start) = at.checked_sub(PEM_ANCHOR_AT)
+                if accepted
+                    && let Some(start) = at.checked_sub(PEM_ANCHOR_AT)
                     && data.get(start..start + PEM_NEEDLE_LEN) == Some(&self.pem[..])
                 {
                     pem_hit(data, base, start, on_key);
@@ -317,6 +419,178 @@ impl Scanner {
             anchor_from = next_anchor - keep;
             pkcs8_from = next_pkcs8 - keep;
         }
+    }
+}
+
+/// Below this many bytes a slice is scanned as one part: a thread costs more than it
+/// saves.
+pub(crate) const MIN_PART: usize = 32 << 20;
+
+/// How many parts [`Scanner::scan_slice_parts`] should cut `len` bytes into: one per
+/// core, each at least [`MIN_PART`] bytes.
+pub(crate) fn parts_for(len: usize) -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    cores.min(len / MIN_PART).max(1)
+}
+
+/// How far a part's scan moves between two releases of the bytes behind it.
+const PART_RELEASE_STEP: usize = 8 << 20;
+
+/// A part's `release(upto)` for a scan of bytes that start at `start` in the slice:
+/// `release(from, to)` of the slice, in steps of [`PART_RELEASE_STEP`].
+fn stepped(release: &(dyn Fn(usize, usize) + Sync), start: usize) -> impl FnMut(usize) + '_ {
+    let mut released = 0;
+    move |upto: usize| {
+        if upto >= released + PART_RELEASE_STEP {
+            release(start + released, start + upto);
+            released = upto;
+        }
+    }
+}
+
+/// How far before its range a part's bytes reach: every check's look-behind.
+const BEHIND: usize = max(ANCHOR_LOOK_BEHIND, PKCS8_LOOK_BEHIND);
+
+/// What the caller of [`Scanner::scan_slice_parts`] keeps: at most `max_hits` magic hits
+/// (it stops the scan at the next) and the first `max_keys` private keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PartBounds {
+    pub(crate) max_hits: usize,
+    pub(crate) max_keys: usize,
+}
+
+/// What a part's scan found, in order, bounded (see [`Scanner::scan_slice_parts`]).
+#[derive(Debug, Default)]
+struct Record {
+    events: Vec<Event>,
+    /// Magic hits recorded.
+    hits: usize,
+    /// Private keys recorded in full.
+    keys: usize,
+}
+
+#[derive(Debug)]
+enum Event {
+    /// A magic hit: its offset in the whole slice, and its window's length.
+    Hit { offset: u64, len: usize },
+    /// A private key: its offset in the whole slice, and what it is.
+    Key { offset: u64, hit: OwnedKeyHit },
+    /// This many private keys after the first `max_keys`: counted, not kept.
+    MoreKeys(u64),
+}
+
+/// A [`KeyHit`] that owns its label (at most [`MAX_PEM_LABEL_PREFIX`] bytes and
+/// `PRIVATE KEY`).
+#[derive(Debug, Clone)]
+enum OwnedKeyHit {
+    Pem { label: Vec<u8> },
+    Pkcs8Ed25519 { version: Option<u8> },
+}
+
+impl OwnedKeyHit {
+    fn of(hit: KeyHit<'_>) -> Self {
+        match hit {
+            KeyHit::Pem { label } => Self::Pem {
+                label: label.to_vec(),
+            },
+            KeyHit::Pkcs8Ed25519 { version } => Self::Pkcs8Ed25519 { version },
+        }
+    }
+
+    fn borrow(&self) -> KeyHit<'_> {
+        match self {
+            Self::Pem { label } => KeyHit::Pem { label },
+            Self::Pkcs8Ed25519 { version } => KeyHit::Pkcs8Ed25519 { version: *version },
+        }
+    }
+}
+
+/// A part's scan stopped: it recorded one magic hit more than the caller accepts.
+struct Full;
+
+impl Record {
+    /// Scans `slice` (which starts at `start` in the whole slice), looking at needles in
+    /// `accept` (offsets in `slice`), and records what it finds within `bounds`.
+    fn of(
+        window: usize,
+        chunk: usize,
+        slice: &[u8],
+        start: usize,
+        accept: Range<u64>,
+        bounds: PartBounds,
+        release: &(dyn Fn(usize, usize) + Sync),
+    ) -> Self {
+        let record = RefCell::new(Self::default());
+        let at = |offset: u64| start as u64 + offset;
+        let mut on_hit = |offset: u64, found: &[u8]| {
+            let mut record = record.borrow_mut();
+            if record.hits > bounds.max_hits {
+                return Err(Full);
+            }
+            record.hits += 1;
+            record.events.push(Event::Hit {
+                offset: at(offset),
+                len: found.len(),
+            });
+            Ok(())
+        };
+        let mut on_key = |offset: u64, hit: KeyHit<'_>| {
+            let mut record = record.borrow_mut();
+            if record.keys < bounds.max_keys {
+                record.keys += 1;
+                let hit = OwnedKeyHit::of(hit);
+                record.events.push(Event::Key {
+                    offset: at(offset),
+                    hit,
+                });
+            } else if let Some(Event::MoreKeys(n)) = record.events.last_mut() {
+                *n = n.saturating_add(1);
+            } else {
+                record.events.push(Event::MoreKeys(1));
+            }
+        };
+        let mut release_part = stepped(release, start);
+        let source = Source::Slice {
+            bytes: slice,
+            release: &mut release_part,
+        };
+        // `Full` only stops this part early; the replay trips the caller's own limit.
+        let _ = Scanner::new(window, chunk).run(source, accept, &mut on_hit, &mut on_key);
+        record.into_inner()
+    }
+
+    /// Hands what was recorded to the callbacks, in order; `bytes` is the whole slice.
+    fn replay<E>(
+        &self,
+        bytes: &[u8],
+        on_hit: &mut OnHit<'_, E>,
+        on_key: &mut OnKey<'_>,
+    ) -> Result<(), E> {
+        let mut last_key = None;
+        for event in &self.events {
+            match event {
+                Event::Hit { offset, len } => {
+                    let from = *offset as usize;
+                    let found = bytes.get(from..from + len).unwrap_or_default();
+                    on_hit(*offset, found)?;
+                }
+                Event::Key { offset, hit } => {
+                    on_key(*offset, hit.borrow());
+                    last_key = Some((*offset, hit));
+                }
+                Event::MoreKeys(n) => {
+                    // Only after `max_keys` kept ones (`max_keys` may be 0: then any
+                    // stand-in is counted and not kept).
+                    let fallback = OwnedKeyHit::Pkcs8Ed25519 { version: None };
+                    let (offset, hit) = last_key.unwrap_or((0, &fallback));
+                    for _ in 0..*n {
+                        on_key(offset, hit.borrow());
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

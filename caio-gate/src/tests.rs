@@ -1521,9 +1521,10 @@ fn a_mapped_file_gives_what_its_stream_gives() {
 /// Set in the child process of the truncation test, to the case it runs.
 const TRUNCATE_CHILD: &str = "CAIO_GATE_TEST_TRUNCATE_CHILD";
 
-/// The mapped file: a tar of a large member with a block at its end.
+/// The mapped file: a tar of a large member with a block at its end, large enough to be
+/// scanned in parts, on several threads, where there are several cores.
 fn write_large_tar(path: &Path) {
-    let member = [filler(24 << 20), block_of(5)].concat();
+    let member = [filler(2 * scan::MIN_PART + (8 << 20)), block_of(5)].concat();
     std::fs::write(path, tar(&[("big.bin", &member)])).unwrap();
 }
 
@@ -1619,4 +1620,126 @@ fn truncated_mapped_file_child() {
         other => panic!("unknown case {other}"),
     }
     println!("truncation case {case} held");
+}
+
+/// What the scanner's callbacks saw, kept as `archive.rs` keeps it: every magic hit
+/// until `max_hits` (the next one stops the scan), the first `max_keys` private keys
+/// and the count of all of them.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    hits: Vec<(u64, Vec<u8>)>,
+    keys: Vec<(u64, PrivateKeyKind)>,
+    key_count: u64,
+    /// Bytes scanned, or `None` when the hit limit stopped the scan.
+    scanned: Option<u64>,
+}
+
+/// Scans `bytes` as one slice, or in `parts` parts when `parts > 1`.
+fn scan_seen(bytes: &[u8], chunk: usize, parts: usize, max_hits: usize, max_keys: usize) -> Seen {
+    let mut scanner = scan::Scanner::new(600, chunk);
+    let mut hits = Vec::new();
+    let mut keys = Vec::new();
+    let mut key_count = 0;
+    let mut on_hit = |offset: u64, window: &[u8]| {
+        if hits.len() >= max_hits {
+            return Err(());
+        }
+        hits.push((offset, window.to_vec()));
+        Ok(())
+    };
+    let mut on_key = |offset: u64, hit: scan::KeyHit<'_>| {
+        key_count += 1;
+        if keys.len() < max_keys {
+            keys.push((offset, PrivateKeyKind::from(hit)));
+        }
+    };
+    let scanned = if parts > 1 {
+        let bounds = scan::PartBounds { max_hits, max_keys };
+        let release = |from: usize, upto: usize| assert!(from <= upto && upto <= bytes.len());
+        scanner.scan_slice_parts(bytes, parts, bounds, &release, &mut on_hit, &mut on_key)
+    } else {
+        scanner.scan_slice(bytes, &mut |_| {}, &mut on_hit, &mut on_key)
+    };
+    let scanned = scanned.ok();
+    Seen {
+        hits,
+        keys,
+        key_count,
+        scanned,
+    }
+}
+
+/// A scan in parts (each on its own thread, as `caio-verify check` scans a large mapped
+/// file) shows the callbacks exactly what one scan shows them, in order: blocks, PEM and
+/// DER keys on every side of every cut and straddling it, under every bound (hits
+/// stopping the scan in any part, keys kept or only counted).
+#[test]
+fn a_scan_in_parts_sees_what_one_scan_sees() {
+    let block = block_of(3);
+    let pem = pem_key("PRIVATE KEY");
+    let der = pkcs8_v1();
+    let len: usize = 9000;
+    let mut cases = 0;
+    for parts in [2, 3, 4, 7] {
+        let step = len.div_ceil(parts);
+        for (straddler, delta) in [&block, &pem, &der]
+            .into_iter()
+            .flat_map(|needle| (0..needle.len() + 60).step_by(11).map(move |d| (needle, d)))
+        {
+            let mut bytes = filler(len);
+            // Around every cut: one needle across it (or just before or after it), the
+            // others well before and after it.
+            for cut in (1..parts).map(|i| i * step) {
+                for (needle, at) in [
+                    (straddler, (cut + 30).saturating_sub(delta)),
+                    (&block, cut - 500),
+                    (&pem, cut + 300),
+                    (&der, cut - 800),
+                ] {
+                    if at + needle.len() <= len {
+                        bytes[at..at + needle.len()].copy_from_slice(needle);
+                    }
+                }
+            }
+            // And at the very start and end.
+            bytes[..der.len()].copy_from_slice(&der);
+            bytes[len - block.len() + 9..].copy_from_slice(&block[..block.len() - 9]);
+            for chunk in [1, 100, 1000] {
+                for (max_hits, max_keys) in [(usize::MAX, usize::MAX), (0, 0), (1, 1), (2, 3)] {
+                    let one = scan_seen(&bytes, chunk, 1, max_hits, max_keys);
+                    let split = scan_seen(&bytes, chunk, parts, max_hits, max_keys);
+                    assert_eq!(
+                        split, one,
+                        "{parts} parts, delta {delta}, chunk {chunk}, bounds {max_hits}/{max_keys}"
+                    );
+                    cases += 1;
+                }
+            }
+            let all = scan_seen(&bytes, 1000, 1, usize::MAX, usize::MAX);
+            assert!(
+                all.hits.len() >= parts,
+                "{parts} parts, delta {delta}: {all:?}"
+            );
+            assert!(
+                all.key_count >= 2 * parts as u64 - 1,
+                "{parts}, {delta}: {all:?}"
+            );
+        }
+    }
+    // More blocks (and keys) in the last part alone than the bounds allow: the limit
+    // trips, and the keys past it are counted as one scan counts them.
+    let mut bytes = filler(len);
+    for at in [6500, 7100, 7700, 8300] {
+        bytes[at..at + block.len()].copy_from_slice(&block);
+        bytes[at + 300..at + 300 + der.len()].copy_from_slice(&der);
+    }
+    for parts in [2, 3, 4] {
+        for (max_hits, max_keys) in [(2, 1), (3, 0), (4, 2), (5, 9)] {
+            let one = scan_seen(&bytes, 100, 1, max_hits, max_keys);
+            assert_eq!(one.scanned.is_none(), max_hits < 4, "{one:?}");
+            let split = scan_seen(&bytes, 100, parts, max_hits, max_keys);
+            assert_eq!(split, one, "{parts} parts, bounds {max_hits}/{max_keys}");
+        }
+    }
+    assert!(cases > 500);
 }
