@@ -8,7 +8,7 @@
 //! ed25519` and against the raw limit (ed25519-dalek's `verify_strict` of the same
 //! signatures on every core, in process), the status server (`caio-verify serve`) on
 //! the same licenses under `wrk` on loopback against that verification
-//! (`bench/server.rs`: rate, p99 latency, peak RSS), `license reissue` against
+//! (`bench/server.rs`: rate, p99 latency, peak RSS), `license reissue` (release and dev builds) against
 //! OpenSSL's sign plus verify, the gate on a 1 GiB tar against `rg -c -a -F --mmap`
 //! (with peak RSS from `/usr/bin/time -v`), the gate on a gzip layer against
 //! `gzip -dc`, and how time and memory grow with the input (up to a 4 GiB tar, made for
@@ -310,25 +310,34 @@ impl Bench {
             .context("cannot measure caio-verify serve")?;
         rows.extend(server::rows(&served, verify_rate)?);
 
-        // (b) re-issue.
-        let reissue_secs = self.time_reissue(&licenses, plan.runs.min(3))?;
+        // (b) re-issue: a release build of xtask, and the command as users type it.
+        let runs = plan.runs.min(3);
+        let reissue_secs = self.time_reissue(&self.xtask, &licenses, runs)?;
         let reissue_rate = plan.licenses as f64 / reissue_secs;
         let ossl_pair = 1.0 / (1.0 / ossl_sign + 1.0 / ossl_verify);
+        let openssl_pair = format!(
+            "openssl -multi 2: {} sign/s, {} verify/s = {} sign+verify/s",
+            rate(ossl_sign),
+            rate(ossl_verify),
+            rate(ossl_pair)
+        );
         rows.push(ratio_row(
             format!(
-                "`cargo xtask license reissue`, {} licenses >= 2.5x OpenSSL sign+verify",
+                "`license reissue`, release build of xtask, {} licenses >= 2.5x OpenSSL \
+                 sign+verify",
                 count(plan.licenses)
             ),
             format!("{} licenses/s", rate(reissue_rate)),
-            format!(
-                "openssl -multi 2: {} sign/s, {} verify/s = {} sign+verify/s",
-                rate(ossl_sign),
-                rate(ossl_verify),
-                rate(ossl_pair)
-            ),
+            openssl_pair.clone(),
             reissue_rate / ossl_pair,
             2.5,
         ));
+        rows.extend(self.reissue_as_typed(
+            (&licenses, plan.licenses),
+            runs,
+            reissue_rate,
+            (ossl_pair, &openssl_pair),
+        )?);
 
         // (c) the gate on an uncompressed tar, against ripgrep.
         let tar = self.image_tar(plan.tar_bytes)?;
@@ -514,7 +523,7 @@ impl Bench {
             out,
             "\nHow: licenses are signed in process with a generated key (target/bench/); \
              `license -` is fed the file on stdin and timed from spawn to exit (median of the \
-             runs); `reissue` (a release build of xtask) reads and writes files, timed likewise; the tar and gzip commands are timed by \
+             runs); `reissue` (a release build of xtask, then the dev build `cargo xtask` runs, which runs this bench) reads and writes files, timed likewise; the tar and gzip commands are timed by \
              `hyperfine -N` (mean), peak RSS by `/usr/bin/time -v`. Files are in the page \
              cache (a warm-up run precedes each measurement). {}",
             server::how(plan.server)
@@ -587,9 +596,56 @@ impl Bench {
         max_rss(&String::from_utf8_lossy(&out.stderr))
     }
 
-    /// Median wall time of `license reissue` of `licenses` with the bench key.
-    fn time_reissue(&self, licenses: &Path, runs: u32) -> Result<f64> {
-        let xtask = &self.xtask;
+    /// The rows of `cargo xtask license reissue` as users type it: the alias runs a
+    /// dev build of xtask, and so does `cargo xtask bench`, so this very executable is
+    /// that build (`target/debug/xtask`). `how_many` licenses, against OpenSSL, and against the release
+    /// build's `release_rate` (time within 10%, so a rate of at least 1/1.1 of it).
+    /// When this bench runs from a release build, the rows say "not measured here".
+    fn reissue_as_typed(
+        &self,
+        (licenses, how_many): (&Path, usize),
+        runs: u32,
+        release_rate: f64,
+        (ossl_pair, openssl_pair): (f64, &str),
+    ) -> Result<Vec<Row>> {
+        let target = |goal: &str| {
+            format!("`cargo xtask license reissue` as typed (the alias: dev profile), {goal}")
+        };
+        let openssl_goal = target(">= 2.5x OpenSSL sign+verify");
+        let release_goal = target("time within 10% of the release build");
+        if !cfg!(debug_assertions) {
+            let not_here = |target| Row {
+                target,
+                measured: "this bench ran from a release build".into(),
+                reference: "run it as `cargo xtask bench`".into(),
+                ratio: None,
+                met: Met::NotHere,
+            };
+            return Ok(vec![not_here(openssl_goal), not_here(release_goal)]);
+        }
+        let dev = std::env::current_exe().context("cannot find this xtask executable")?;
+        let dev_rate = how_many as f64 / self.time_reissue(&dev, licenses, runs)?;
+        Ok(vec![
+            ratio_row(
+                openssl_goal,
+                format!("{} licenses/s", rate(dev_rate)),
+                openssl_pair.to_owned(),
+                dev_rate / ossl_pair,
+                2.5,
+            ),
+            ratio_row(
+                release_goal,
+                format!("{} licenses/s", rate(dev_rate)),
+                format!("release build: {} licenses/s", rate(release_rate)),
+                dev_rate / release_rate,
+                1.0 / 1.1,
+            ),
+        ])
+    }
+
+    /// Median wall time of `license reissue` of `licenses` by `xtask`, with the bench
+    /// key.
+    fn time_reissue(&self, xtask: &Path, licenses: &Path, runs: u32) -> Result<f64> {
         let key = &self.private_key;
         let output = self.dir.join("reissued.txt");
         let mut times = Vec::new();
