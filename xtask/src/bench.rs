@@ -8,11 +8,11 @@
 //! ed25519` and against the raw limit (ed25519-dalek's `verify_strict` of the same
 //! signatures on every core, in process), the status server (`caio-verify serve`) on
 //! the same licenses under `wrk` on loopback against that verification
-//! (`bench/server.rs`: rate, p99 latency, peak RSS), `license reissue` (release and dev builds) against
-//! OpenSSL's sign plus verify, the gate on a 1 GiB tar against `rg -c -a -F --mmap`
-//! (with peak RSS from `/usr/bin/time -v`), the gate on a gzip layer against
-//! `gzip -dc`, and how time and memory grow with the input (up to a 4 GiB tar, made for
-//! the run and deleted after). `bench/build.rs` adds the build-side figures: what
+//! (`bench/server.rs`: rate, p99 latency, peak RSS), `license reissue` (release and
+//! dev builds) against OpenSSL's sign plus verify, the gate on a 1 GiB tar against
+//! `rg -c -a -F --mmap` (with peak RSS from `/usr/bin/time -v`), the gate on a gzip
+//! layer against `gzip -dc`, and how time and memory grow with the input (up to a 4 GiB
+//! tar, made for the run and deleted after). `bench/build.rs` adds the build-side figures: what
 //! `embed_keyring!` costs, and cargo's change tracking.
 //! Every table names the machine it was measured on (CPU model, cores, and the
 //! curve25519-dalek backend the binary picks on this CPU), and a target is marked met
