@@ -598,8 +598,9 @@ impl Bench {
 
     /// The rows of `cargo xtask license reissue` as users type it: the alias runs a
     /// dev build of xtask, and so does `cargo xtask bench`, so this very executable is
-    /// that build (`target/debug/xtask`). `how_many` licenses, against OpenSSL, and against the release
-    /// build's `release_rate` (time within 10%, so a rate of at least 1/1.1 of it).
+    /// that build (`target/debug/xtask`). `how_many` licenses, against OpenSSL, and
+    /// against the release build's `release_rate` (time within 10%, so a rate of at
+    /// least 1/1.1 of it).
     /// When this bench runs from a release build, the rows say "not measured here".
     fn reissue_as_typed(
         &self,
