@@ -1,7 +1,7 @@
 //! Criterion benches for the pieces the end-to-end numbers of `cargo xtask bench` are
-//! made of: token parse, one full verification (and 64 in one batch), the signature check alone (the
-//! prepared check beside `verify_strict`, and preparing a key), block decode. The
-//! artifact scan's are in `caio-gate/benches/scan.rs`.
+//! made of: token parse, one full verification (and 64 in one batch), the signature
+//! check alone (the prepared check beside `verify_strict`, and preparing a key), block
+//! decode. The artifact scan's are in `caio-gate/benches/scan.rs`.
 //!
 //! They measure, they assert nothing; `cargo test` builds them without running them.
 //! Run them with `cargo bench -p caio-verify --bench pieces`.
