@@ -23,7 +23,7 @@ fn manifest_and_pem_edits_rebuild_and_no_edit_stays_fresh() {
     };
     let manifest = write_manifest(&keys, 1, &[entry("2027-01-01T00:00:00Z")]);
 
-    let _guard = build_lock();
+    let lock = build_lock();
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out dir");
     let block_of = |exe: &std::path::Path| {
@@ -31,16 +31,16 @@ fn manifest_and_pem_edits_rebuild_and_no_edit_stays_fresh() {
         let (at, len) = find_block(&bytes);
         bytes[at..at + len].to_vec()
     };
-    let first = block_of(&build_verifier_locked(&manifest, &out).expect("first build"));
+    let first = block_of(&build_verifier_locked(&lock, &manifest, &out).expect("first build"));
 
     // No edit: cargo reports the crate fresh.
-    let verbose = cargo_build(&manifest, &["-v"]).expect("rebuild");
+    let verbose = cargo_build(&lock, &manifest, &["-v"]).expect("rebuild");
     assert!(verbose.contains("Fresh caio-cli"), "{verbose}");
     assert!(!verbose.contains("Compiling caio-cli"), "{verbose}");
 
     // A manifest edit changes the embedded block.
     write_manifest(&keys, 2, &[entry("2027-02-01T00:00:00Z")]);
-    let second = block_of(&build_verifier_locked(&manifest, &out).expect("second build"));
+    let second = block_of(&build_verifier_locked(&lock, &manifest, &out).expect("second build"));
     assert_ne!(first, second, "the block follows the manifest");
     let decoded = caio_keyring::block::decode(&second).expect("block");
     assert_eq!(decoded.serial(), 2);
@@ -48,7 +48,8 @@ fn manifest_and_pem_edits_rebuild_and_no_edit_stays_fresh() {
     // A PEM swapped under an unchanged manifest is noticed: the build now fails on the
     // fingerprint rather than silently embedding the old key.
     std::fs::copy(&other.public, keys.join("caio-rebuild.pem")).expect("swap pem");
-    let failed = cargo_build(&manifest, &[]).expect_err("fingerprint mismatch fails the build");
+    let failed =
+        cargo_build(&lock, &manifest, &[]).expect_err("fingerprint mismatch fails the build");
     assert!(failed.contains("fingerprint"), "{failed}");
     assert!(failed.contains("caio-rebuild"), "{failed}");
 }

@@ -3,19 +3,19 @@
 //!
 //! Every key and signature here comes from the `openssl` command, so the tests prove
 //! interop with the tool operators really use, not just agreement with ourselves.
-//! Builds go to their own target directory and are serialized: two builds of one crate
-//! with different `CAIO_KEYRING` values would otherwise overwrite each other.
 //!
-//! They use the release profile (optimized, no debug assertions, so no test hooks)
-//! without its link-time optimization and with 16 codegen units: the keyring is
-//! embedded by the binary crate alone, so a build for another keyring recompiles and
-//! links only `main.rs`, under a second instead of the 18 s a thin-LTO link of the
-//! whole program takes (measured on a 2-core AMD EPYC). The release profile itself is
-//! what `cargo xtask release` builds, and `xtask/tests/it/release.rs` tests that.
+//! The `caio-verify` builds are dev builds, like the rotation tests' and the
+//! endorsement test's `xtask`, in the target directory those share
+//! (`test_support::shared_target`, under its lock): their dependencies are compiled
+//! once for all of them, and a build for another keyring recompiles and links only the
+//! binary crate, which alone embeds the keyring. The signature code and the verifier
+//! are optimized even there (the workspace's `[profile.dev.package]` settings). The
+//! release profile is what `cargo xtask release` builds, and `xtask/tests/it/release.rs`
+//! tests that.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
+use test_support::shared_target::SharedTarget;
 use xshell::cmd;
 
 pub use test_support::keyring::{Entry, find_block, write_manifest, write_manifest_with};
@@ -23,7 +23,8 @@ pub use test_support::keys::{Key, openssl_sign};
 pub use test_support::run::{Output, capture, kept_dir, shell, workspace_root};
 pub use test_support::tokens::unix;
 
-/// Where the tests' builds, fixtures and scratch files go, under `target/`.
+/// Where the tests' fixtures, scratch files and copies of built binaries go, under
+/// `target/`.
 pub const AREA: &str = "it-verifier";
 
 /// Makes `dir/<name>-private.pem` and `dir/<name>.pem` with `openssl genpkey`.
@@ -41,19 +42,20 @@ pub fn openssl_license(key: &Key, payload: &serde_json::Value) -> String {
     caio_verify::license::token(&signing_input, &signature)
 }
 
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
-
-/// Holds the build lock: only one test builds (and reads fresh build output) at a time.
-pub fn build_lock() -> std::sync::MutexGuard<'static, ()> {
-    BUILD_LOCK
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Holds the shared target directory: only one build (and one read of fresh build
+/// output) at a time, in this process and in any other test process.
+pub fn build_lock() -> SharedTarget {
+    SharedTarget::lock()
 }
 
-/// Builds the release `caio-verify` with `CAIO_KEYRING=manifest` and copies it to
-/// `dest`. The caller holds [`build_lock`].
-pub fn build_verifier_locked(manifest: &Path, dest: &Path) -> Result<PathBuf, String> {
-    let out = cargo_build(manifest, &[])?;
+/// Builds `caio-verify` with `CAIO_KEYRING=manifest` and copies it to `dest`, while
+/// `lock` is held.
+pub fn build_verifier_locked(
+    lock: &SharedTarget,
+    manifest: &Path,
+    dest: &Path,
+) -> Result<PathBuf, String> {
+    let out = cargo_build(lock, manifest, &[])?;
     let exe = test_support::run::built_executable(&out, "caio-verify")
         .ok_or("cargo built no caio-verify executable")?;
     let copy = dest.join("caio-verify");
@@ -61,28 +63,25 @@ pub fn build_verifier_locked(manifest: &Path, dest: &Path) -> Result<PathBuf, St
     Ok(copy)
 }
 
-/// Builds the release `caio-verify` against `manifest` and copies it into `dest`.
+/// Builds `caio-verify` against `manifest` and copies it into `dest`.
 pub fn build_verifier(manifest: &Path, dest: &Path) -> PathBuf {
-    let _guard = build_lock();
-    build_verifier_locked(manifest, dest).unwrap_or_else(|e| panic!("{e}"))
+    let lock = build_lock();
+    build_verifier_locked(&lock, manifest, dest).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs `cargo build` for the verifier; returns stdout (JSON messages) or the failure's
-/// stderr. `extra` adds flags such as `-v`.
-pub fn cargo_build(manifest: &Path, extra: &[&str]) -> Result<String, String> {
+/// Runs `cargo build` for the verifier in the shared target directory `lock` holds;
+/// returns stdout (JSON messages) or the failure's stderr. `extra` adds flags such as
+/// `-v`.
+pub fn cargo_build(lock: &SharedTarget, manifest: &Path, extra: &[&str]) -> Result<String, String> {
     let sh = shell();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = workspace_root();
-    let target = root.join("target").join(AREA);
-    sh.change_dir(&root);
+    sh.change_dir(workspace_root());
     let out = cmd!(
         sh,
-        "{cargo} build --release --locked -p caio-cli --bin caio-verify --message-format=json-render-diagnostics {extra...}"
+        "{cargo} build --locked -p caio-cli --bin caio-verify --message-format=json-render-diagnostics {extra...}"
     )
     .env("CAIO_KEYRING", manifest)
-    .env("CARGO_TARGET_DIR", &target)
-    .env("CARGO_PROFILE_RELEASE_LTO", "false")
-    .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+    .env("CARGO_TARGET_DIR", lock.dir())
     .quiet()
     .ignore_status()
     .output()
