@@ -228,10 +228,11 @@ impl Scanner {
     /// As [`Scanner::scan_slice`], with the slice cut into `parts` parts, each scanned
     /// on a thread of its own ([`parts_for`] says how many are worth it): the first
     /// here, through the callbacks, the others into a bounded record that is handed to
-    /// the callbacks afterwards, in order. The callbacks see exactly what one scan of
-    /// the whole slice shows them, in the same order, and the scan stops where that one
-    /// would. `release(from, upto)`: the bytes `from..upto` are done with (each part
-    /// says so for its own, in steps).
+    /// the callbacks afterwards, in order (a part whose thread the system refuses is
+    /// scanned here, after the first: slower, never an error). The callbacks see
+    /// exactly what one scan of the whole slice shows them, in the same order, and the
+    /// scan stops where that one would. `release(from, upto)`: the bytes `from..upto`
+    /// are done with (each part says so for its own, in steps).
     ///
     /// How the parts keep that promise: every needle is looked at by the part its
     /// position falls in, and only there (the `accept` range of [`Scanner::run`]); each
@@ -263,16 +264,20 @@ impl Scanner {
             let end = to.saturating_add(reach).min(len);
             (from..to, start..end)
         };
+        // Part `i`'s record, scanned by the thread that runs this.
+        let record = |i: usize| {
+            let (accept, range) = part(i);
+            let slice = bytes.get(range.clone()).unwrap_or_default();
+            let accept = (accept.start - range.start) as u64..(accept.end - range.start) as u64;
+            Record::of(window, chunk, slice, range.start, accept, bounds, release)
+        };
         std::thread::scope(|scope| {
-            let others: Vec<_> = (1..parts)
+            // A part whose thread cannot be had is scanned here, after the first.
+            let others: Vec<Result<_, usize>> = (1..parts)
                 .map(|i| {
-                    let (accept, range) = part(i);
-                    scope.spawn(move || {
-                        let slice = bytes.get(range.clone()).unwrap_or_default();
-                        let accept =
-                            (accept.start - range.start) as u64..(accept.end - range.start) as u64;
-                        Record::of(window, chunk, slice, range.start, accept, bounds, release)
-                    })
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || record(i))
+                        .map_err(|_| i)
                 })
                 .collect();
             let (accept, range) = part(0);
@@ -286,10 +291,11 @@ impl Scanner {
             let scanned = self.run(source, accept, on_hit, on_key);
             let records: Vec<Record> = others
                 .into_iter()
-                .map(|other| {
-                    other
+                .map(|other| match other {
+                    Ok(thread) => thread
                         .join()
-                        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                    Err(i) => record(i),
                 })
                 .collect();
             scanned?;
