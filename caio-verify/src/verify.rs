@@ -413,6 +413,7 @@ impl<'k> Verifier<'k> {
         })
     }
 
+    /// The time checks, in the documented order.
     fn check_times(&self, key: &TrustedKey, claims: &SignedFields) -> Result<(), (Reason, String)> {
         let window = key.validity();
         let now = self.options.now;
