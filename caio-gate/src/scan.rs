@@ -481,32 +481,19 @@ enum Event {
     /// A magic hit: its offset in the whole slice, and its window's length.
     Hit { offset: u64, len: usize },
     /// A private key: its offset in the whole slice, and what it is.
-    Key { offset: u64, hit: OwnedKeyHit },
+    Key { offset: u64, kind: PrivateKeyKind },
     /// This many private keys after the first `max_keys`: counted, not kept.
     MoreKeys(u64),
 }
 
-/// A [`KeyHit`] that owns its label (at most [`MAX_PEM_LABEL_PREFIX`] bytes and
-/// `PRIVATE KEY`).
-#[derive(Debug, Clone)]
-enum OwnedKeyHit {
-    Pem { label: Vec<u8> },
-    Pkcs8Ed25519 { version: Option<u8> },
-}
-
-impl OwnedKeyHit {
-    fn of(hit: KeyHit<'_>) -> Self {
-        match hit {
-            KeyHit::Pem { label } => Self::Pem {
-                label: label.to_vec(),
-            },
-            KeyHit::Pkcs8Ed25519 { version } => Self::Pkcs8Ed25519 { version },
-        }
-    }
-
-    fn borrow(&self) -> KeyHit<'_> {
+impl PrivateKeyKind {
+    /// The [`KeyHit`] this was made from: the label of a PEM header is ASCII (uppercase
+    /// letters, digits and spaces, as [`pem_header`] checks), so it comes back whole.
+    fn as_hit(&self) -> KeyHit<'_> {
         match self {
-            Self::Pem { label } => KeyHit::Pem { label },
+            Self::Pem { label } => KeyHit::Pem {
+                label: label.as_bytes(),
+            },
             Self::Pkcs8Ed25519 { version } => KeyHit::Pkcs8Ed25519 { version: *version },
         }
     }
@@ -545,10 +532,9 @@ impl Record {
             let mut record = record.borrow_mut();
             if record.keys < bounds.max_keys {
                 record.keys += 1;
-                let hit = OwnedKeyHit::of(hit);
                 record.events.push(Event::Key {
                     offset: at(offset),
-                    hit,
+                    kind: hit.into(),
                 });
             } else if let Some(Event::MoreKeys(n)) = record.events.last_mut() {
                 *n = n.saturating_add(1);
@@ -581,17 +567,17 @@ impl Record {
                     let found = bytes.get(from..from + len).unwrap_or_default();
                     on_hit(*offset, found)?;
                 }
-                Event::Key { offset, hit } => {
-                    on_key(*offset, hit.borrow());
-                    last_key = Some((*offset, hit));
+                Event::Key { offset, kind } => {
+                    on_key(*offset, kind.as_hit());
+                    last_key = Some((*offset, kind));
                 }
                 Event::MoreKeys(n) => {
                     // Only after `max_keys` kept ones (`max_keys` may be 0: then any
                     // stand-in is counted and not kept).
-                    let fallback = OwnedKeyHit::Pkcs8Ed25519 { version: None };
-                    let (offset, hit) = last_key.unwrap_or((0, &fallback));
+                    let fallback = PrivateKeyKind::Pkcs8Ed25519 { version: None };
+                    let (offset, kind) = last_key.unwrap_or((0, &fallback));
                     for _ in 0..*n {
-                        on_key(offset, hit.borrow());
+                        on_key(offset, kind.as_hit());
                     }
                 }
             }
