@@ -2,11 +2,12 @@
 //! `target/it-builds`.
 //!
 //! Several tests build workspace binaries themselves, each as its user would: the
-//! runbook's keygen script builds `xtask`, the rotation tests build `caio-verify`
-//! against test keyrings, the endorsement tests build `xtask`. They cannot build into
-//! the `target/` of the test run (a build with other features or another `CAIO_KEYRING`
-//! would replace the binaries the other tests run), but they need not each compile
-//! every dependency again either: here the dependencies are compiled once.
+//! runbook's keygen script builds `xtask`, the rotation tests and the command's
+//! end-to-end tests (`caio-cli/tests/it`) build `caio-verify` against test keyrings, the
+//! endorsement tests build `xtask`. They cannot build into the `target/` of the test
+//! run (a build with other features or another `CAIO_KEYRING` would replace the
+//! binaries the other tests run), but they need not each compile every dependency
+//! again either: here the dependencies are compiled once.
 //!
 //! Only builds of this checkout belong here. Cargo hashes a workspace crate by its path
 //! relative to the workspace root, so a copy of the workspace building here would share

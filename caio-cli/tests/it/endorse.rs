@@ -1,4 +1,4 @@
-//! The runtime key, end to end: release binaries built with `runtime_override =
+//! The runtime key, end to end: binaries built with `runtime_override =
 //! "endorsed"` and `"allow"` (development) here, and the shared fixture's (`"deny"`, the
 //! default) with the same keys, a new key N that none of them embeds, and
 //! `CAIO_LICENSE_PUBLIC_KEY` holding N's endorsement (signed by OpenSSL, and once by

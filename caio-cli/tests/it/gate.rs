@@ -1,10 +1,13 @@
-//! The release gate end to end: `caio-verify check` and `inspect` on a real release
+//! The release gate end to end: `caio-verify check` and `inspect` on a real built
 //! binary, on copies tampered in each way the gate must catch, on the same binaries
 //! packed by the real `tar`, `gzip` and `zstd` into tarballs, a wheel and a
 //! `docker save` style image, and on artifacts that ship an OpenSSL private key.
+//! The binary is a dev build against the fixture's manifest (`support.rs` says why);
+//! the release profile's binary, wheel and image are gated by `cargo xtask release` in
+//! `xtask/tests/it/release.rs`.
 //!
 //! The tampered copies and archives are made once and shared; every check runs the
-//! fixture's own release `caio-verify` against the fixture's manifest.
+//! fixture's own `caio-verify` against the fixture's manifest.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -294,7 +297,7 @@ fn reasons(artifact: &Value) -> Vec<&str> {
 }
 
 #[test]
-fn the_gate_passes_the_real_release_binary() {
+fn the_gate_passes_the_real_built_binary() {
     let f = fixture();
     let (code, report) = check_json(&[&f.exe]);
     assert_eq!(code, 0, "{report:#}");
@@ -427,7 +430,7 @@ fn every_path_is_examined_and_reported_before_the_exit() {
 }
 
 #[test]
-fn packed_release_binaries_pass_and_packed_tampered_ones_fail_naming_the_inner_path() {
+fn packed_binaries_pass_and_packed_tampered_ones_fail_naming_the_inner_path() {
     for packed in packed_good() {
         let (code, report) = check_json(&[&packed.path]);
         assert_eq!(code, 0, "{}: {report:#}", packed.what);
@@ -453,7 +456,7 @@ fn packed_release_binaries_pass_and_packed_tampered_ones_fail_naming_the_inner_p
 #[test]
 fn the_shipped_binaries_hold_only_the_blocks_they_embed() {
     let f = fixture();
-    // The release binary built against the fixture: one block, the manifest's own.
+    // The binary built against the fixture: one block, the manifest's own.
     let out = run(&["inspect", "--json", f.exe.to_str().expect("utf-8")], &[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     let report: Value = serde_json::from_str(&out.stdout).expect("json");
@@ -556,7 +559,7 @@ fn under_github_actions_failures_are_annotations_and_a_summary() {
     assert!(!out.stdout.contains("::error"), "{}", out.stdout);
 }
 
-/// Artifacts around the fixture's release binary that ship a key made by OpenSSL (the
+/// Artifacts around the fixture's binary that ship a key made by OpenSSL (the
 /// stranger's `openssl genpkey -algorithm ed25519`), or only its public half.
 struct WithKeys {
     /// The binary with the PEM private key appended.

@@ -55,7 +55,7 @@
 //!   and `--json` each; `inspect` and `check` never read it.
 //! - an artifact (`src/inspect.rs`, `src/check.rs`): `inspect PATH` and `check PATH
 //!   --manifest M`, text and `--json`, on each key file, a directory of them, a
-//!   `.tar.gz` of that directory, and a release binary with the PEM and the DER
+//!   `.tar.gz` of that directory, and a built binary with the PEM and the DER
 //!   appended; then all of them at once with `GITHUB_ACTIONS=true` and a step summary,
 //!   whose file is searched too. The gate reports a private key in an artifact (as a
 //!   failure), so no exit code is asserted there: only that no byte of the key shows.
@@ -136,7 +136,7 @@ fn no_command_prints_private_key_material() {
     audit.leak.finish();
 }
 
-/// A release `caio-verify` and the runtime-key policy its keyring embeds.
+/// A `caio-verify` built against a keyring, and the runtime-key policy its keyring embeds.
 #[derive(Clone, Copy)]
 struct Build {
     policy: &'static str,

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use support::{Entry, Key, openssl_keygen, write_manifest};
 
-/// Keys, a manifest and a release binary built against it, shared by the tests.
+/// Keys, a manifest and a binary built against it, shared by the tests.
 pub struct Fixture {
     /// Where the keys, manifest and binaries live.
     pub dir: PathBuf,
@@ -32,7 +32,7 @@ pub struct Fixture {
     pub revoked: Key,
     /// The manifest the binary embeds.
     pub manifest: PathBuf,
-    /// The release `caio-verify` built against it.
+    /// The `caio-verify` built against it (a dev build: see `support.rs`).
     pub exe: PathBuf,
 }
 

@@ -1,4 +1,4 @@
-//! The bytes the gate scans are the bytes the program trusts: patch a built release
+//! The bytes the gate scans are the bytes the program trusts: patch a built
 //! binary's block on disk and watch the program follow the patch, or refuse a block
 //! whose digest no longer matches.
 

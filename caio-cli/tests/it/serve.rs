@@ -1,4 +1,4 @@
-//! `caio-verify serve`: the fixture's release binary serving on a loopback port the
+//! `caio-verify serve`: the fixture's binary serving on a loopback port the
 //! system chose, spoken to with `curl`, its metrics checked by `promtool` and by the
 //! reference OpenMetrics parser (Debian's `python3-prometheus-client`), a slow client
 //! on a raw socket, and signals.
