@@ -564,3 +564,82 @@ fn a_runtime_key_verifies_under_its_own_windows_after_the_embedded_keys() {
         Reason::UnknownKey
     );
 }
+
+/// Records every event's level, fields and message as one line, in order.
+#[derive(Default, Clone)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Line(String);
+        impl tracing::field::Visit for Line {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
+        let mut line = Line(event.metadata().level().to_string());
+        event.record(&mut line);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(line.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// `verify_batch` gives each token what `verify` gives it, and logs the same events in
+/// the same order: valid, forged, malformed, expired and unknown-key tokens side by side.
+#[test]
+fn a_batch_gives_and_logs_what_one_verify_each_gives_and_logs() {
+    let keyring = keyring();
+    let verifier = Verifier::new(&keyring, Options::at(NOW));
+    let valid = lic(json!({}));
+    let tokens = vec![
+        valid.clone(),
+        swap_payload(
+            &valid,
+            &payload(fingerprint(A), json!({"lid": "lic-forged"})),
+        ),
+        "CAIO-v2.not a token".to_owned(),
+        lic(json!({"lid": "lic-2", "exp": 2000})),
+        signed_text(STRANGER, &payload(fingerprint(STRANGER), json!({}))),
+        lic(json!({"lid": "lic-3"})),
+    ];
+    let logged = |run: &dyn Fn() -> Vec<Result<VerifiedLicense, Rejection>>| {
+        let recorder = Recorder::default();
+        let results = tracing::subscriber::with_default(recorder.clone(), run);
+        let lines = recorder.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (results, lines)
+    };
+    let (one_by_one, one_log) = logged(&|| tokens.iter().map(|t| verifier.verify(t)).collect());
+    let (batch, batch_log) = logged(&|| verifier.verify_batch(&tokens));
+    assert_eq!(batch, one_by_one);
+    assert_eq!(batch_log, one_log);
+    let reasons: Vec<Option<Reason>> = batch
+        .iter()
+        .map(|r| r.as_ref().err().map(|r| r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some(Reason::BadSignature),
+            Some(Reason::Malformed),
+            Some(Reason::Expired),
+            Some(Reason::UnknownKey),
+            None
+        ]
+    );
+    assert_eq!(one_log.len(), tokens.len(), "{one_log:#?}");
+    assert_contains(&one_log[0], "license verified");
+    assert_contains(&one_log[1], "reason=\"bad_signature\"");
+}
