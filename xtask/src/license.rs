@@ -16,7 +16,7 @@
 
 mod issue;
 mod reissue;
-mod token;
+pub(crate) mod token;
 mod verify;
 
 use std::io::BufRead;

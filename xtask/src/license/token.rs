@@ -13,6 +13,8 @@ use crate::signer::KeyringSigner;
 /// Signs `claims` as they are (their `kid` must already be [`KeyringSigner::kid`]) and
 /// returns the token `CAIO-v2.<payload>.<signature>`. Fails only when the signer fails.
 pub fn sign(signer: &KeyringSigner<'_>, claims: &Claims) -> Result<String> {
-    let signature = signer.sign(claims.signing_input().as_bytes())?;
-    Ok(claims.token(&signature))
+    // The signing input once: `Claims::token` would write the payload again.
+    let input = claims.signing_input();
+    let signature = signer.sign(input.as_bytes())?;
+    Ok(caio_verify::license::token(&input, &signature))
 }
