@@ -123,6 +123,13 @@ const TAIL: usize = max(
     PKCS8_LOOK_BEHIND + PKCS8_NEEDLE_LEN - 1,
 );
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: the system refuses every part's thread (as one out of threads would), for
+    /// the scans in parts that this thread starts.
+    pub(crate) static REFUSE_THREADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The finders, the needles they lead to, and the read buffer, reused across every
 /// stream of an inspection.
 pub(crate) struct Scanner {
@@ -275,6 +282,10 @@ impl Scanner {
             // A part whose thread cannot be had is scanned here, after the first.
             let others: Vec<Result<_, usize>> = (1..parts)
                 .map(|i| {
+                    #[cfg(test)]
+                    if REFUSE_THREADS.get() {
+                        return Err(i);
+                    }
                     std::thread::Builder::new()
                         .spawn_scoped(scope, move || record(i))
                         .map_err(|_| i)

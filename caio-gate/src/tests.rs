@@ -1743,3 +1743,46 @@ fn a_scan_in_parts_sees_what_one_scan_sees() {
     }
     assert!(cases > 500);
 }
+
+/// A part whose thread the system refuses is scanned on the calling thread, after the
+/// first part: the callbacks still see what one scan shows them, in order, and no
+/// error comes of it.
+#[test]
+fn a_part_refused_a_thread_is_scanned_inline_and_sees_what_one_scan_sees() {
+    let block = block_of(3);
+    let der = pkcs8_v1();
+    let pem = pem_key("PRIVATE KEY");
+    let len: usize = 9000;
+    let mut bytes = filler(len);
+    // Needles in every part of every split below, some across a cut.
+    for (at, needle) in [
+        (0, &der),
+        (1490, &block),
+        (2240, &pem),
+        (2990, &der),
+        (4480, &block),
+        (5990, &pem),
+        (7500, &block),
+        (8300, &der),
+    ] {
+        bytes[at..at + needle.len()].copy_from_slice(needle);
+    }
+    let refused = |parts, max_hits, max_keys| {
+        scan::REFUSE_THREADS.set(true);
+        let seen = scan_seen(&bytes, 100, parts, max_hits, max_keys);
+        scan::REFUSE_THREADS.set(false);
+        seen
+    };
+    for parts in [2, 3, 7] {
+        for (max_hits, max_keys) in [(usize::MAX, usize::MAX), (0, 0), (2, 1), (3, 9)] {
+            let one = scan_seen(&bytes, 100, 1, max_hits, max_keys);
+            assert_eq!(
+                refused(parts, max_hits, max_keys),
+                one,
+                "{parts} parts, bounds {max_hits}/{max_keys}"
+            );
+        }
+    }
+    let all = scan_seen(&bytes, 100, 1, usize::MAX, usize::MAX);
+    assert_eq!((all.hits.len(), all.key_count), (3, 5), "{all:?}");
+}
