@@ -824,6 +824,13 @@ against the cofactorless `verify_strict` (a signer can put torsion in `R` and be
 accepted with probability up to 1/2), and a split of each scalar into halves over \
 precomputed `2^128` multiples would halve the doublings, but curve25519-dalek's \
 precomputed Straus loop always runs 256 of them.
+- **`license reissue`** does three curve operations per license against OpenSSL's two: \
+it verifies the old license, signs, and verifies what it signed (fail closed), both \
+verifications in batches. Signing costs about as much as a batched verification: its \
+`[r]B` is constant-time and its `R` is compressed with a field inversion of its own, \
+inside ed25519-dalek. As typed (`cargo xtask`, a dev build), the crates it runs per \
+license are optimized and without debug assertions (the workspace `Cargo.toml` says \
+which), so it runs close to the release build.
 - **`caio-verify serve`** shares the machine's cores with `wrk`, and each request is one \
 license over HTTP, so it runs well below `license -`, which batches.
 - **The gzip layer** is bound by inflate (zlib-rs); a gzip stream cannot be split \
