@@ -311,9 +311,22 @@ impl Bench {
         rows.extend(server::rows(&served, verify_rate)?);
 
         // (b) re-issue: a release build of xtask, and the command as users type it.
-        let runs = plan.runs.min(3);
-        let reissue_secs = self.time_reissue(&self.xtask, &licenses, runs)?;
-        let reissue_rate = plan.licenses as f64 / reissue_secs;
+        // The release build and, when this bench is the dev build `cargo xtask` runs,
+        // this very executable (`target/debug/xtask`): timed in turn, run for run, so
+        // the machine's drift from one moment to the next falls on both alike. A
+        // release build of this bench cannot time the dev one.
+        let runs = plan.runs;
+        let mut builds = vec![self.xtask.clone()];
+        if cfg!(debug_assertions) {
+            builds.push(std::env::current_exe().context("cannot find this xtask executable")?);
+        }
+        let rates: Vec<f64> = self
+            .time_reissue(&builds, &licenses, runs)?
+            .into_iter()
+            .map(|secs| plan.licenses as f64 / secs)
+            .collect();
+        let reissue_rate = rates[0];
+        let dev_rate = rates.get(1).copied();
         let ossl_pair = 1.0 / (1.0 / ossl_sign + 1.0 / ossl_verify);
         let openssl_pair = format!(
             "openssl -multi 2: {} sign/s, {} verify/s = {} sign+verify/s",
@@ -332,12 +345,11 @@ impl Bench {
             reissue_rate / ossl_pair,
             2.5,
         ));
-        rows.extend(self.reissue_as_typed(
-            (&licenses, plan.licenses),
-            runs,
+        rows.extend(reissue_as_typed_rows(
+            dev_rate,
             reissue_rate,
             (ossl_pair, &openssl_pair),
-        )?);
+        ));
 
         // (c) the gate on an uncompressed tar, against ripgrep.
         let tar = self.image_tar(plan.tar_bytes)?;
@@ -523,7 +535,9 @@ impl Bench {
             out,
             "\nHow: licenses are signed in process with a generated key (target/bench/); \
              `license -` is fed the file on stdin and timed from spawn to exit (median of the \
-             runs); `reissue` (a release build of xtask, then the dev build `cargo xtask` runs, which runs this bench) reads and writes files, timed likewise; the tar and gzip commands are timed by \
+             runs); `reissue` (a release build of xtask, and the dev build `cargo xtask` \
+             runs, which runs this bench, in turn, run for run) reads and writes files, timed \
+             likewise; the tar and gzip commands are timed by \
              `hyperfine -N` (mean), peak RSS by `/usr/bin/time -v`. Files are in the page \
              cache (a warm-up run precedes each measurement). {}",
             server::how(plan.server)
@@ -597,47 +611,35 @@ impl Bench {
         max_rss(&String::from_utf8_lossy(&out.stderr))
     }
 
-    /// The rows of `cargo xtask license reissue` as users type it: the alias runs a
-    /// dev build of xtask, and so does `cargo xtask bench`, so this very executable is
-    /// that build (`target/debug/xtask`), timed on `how_many` licenses. When this bench
-    /// runs from a release build, nothing is timed and the rows say so.
-    fn reissue_as_typed(
-        &self,
-        (licenses, how_many): (&Path, usize),
-        runs: u32,
-        release_rate: f64,
-        openssl: (f64, &str),
-    ) -> Result<Vec<Row>> {
-        let dev_rate = if cfg!(debug_assertions) {
-            let dev = std::env::current_exe().context("cannot find this xtask executable")?;
-            Some(how_many as f64 / self.time_reissue(&dev, licenses, runs)?)
-        } else {
-            None
-        };
-        Ok(reissue_as_typed_rows(dev_rate, release_rate, openssl))
-    }
-
-    /// Median wall time of `license reissue` of `licenses` by `xtask`, with the bench
-    /// key.
-    fn time_reissue(&self, xtask: &Path, licenses: &Path, runs: u32) -> Result<f64> {
+    /// Median wall time of `license reissue` of `licenses` by each of `builds` (xtask
+    /// executables), with the bench key: one warm-up run each, then `runs` rounds in
+    /// which each build runs once, in turn.
+    fn time_reissue(&self, builds: &[PathBuf], licenses: &Path, runs: u32) -> Result<Vec<f64>> {
         let key = &self.private_key;
         let output = self.dir.join("reissued.txt");
-        let mut times = Vec::new();
+        let mut times = vec![Vec::new(); builds.len()];
         for _ in 0..=runs {
-            let start = Instant::now();
-            cmd!(
-                self.sh,
-                "{xtask} license reissue --key {key} {licenses} --output {output}"
-            )
-            .env("CAIO_KEYRING", &self.manifest)
-            .quiet()
-            .ignore_stderr()
-            .run()
-            .context("license reissue of the bench licenses failed")?;
-            times.push(start.elapsed().as_secs_f64());
+            for (xtask, times) in builds.iter().zip(&mut times) {
+                let start = Instant::now();
+                cmd!(
+                    self.sh,
+                    "{xtask} license reissue --key {key} {licenses} --output {output}"
+                )
+                .env("CAIO_KEYRING", &self.manifest)
+                .quiet()
+                .ignore_stderr()
+                .run()
+                .context("license reissue of the bench licenses failed")?;
+                times.push(start.elapsed().as_secs_f64());
+            }
         }
-        times.remove(0);
-        Ok(median(times))
+        Ok(times
+            .into_iter()
+            .map(|mut times| {
+                times.remove(0);
+                median(times)
+            })
+            .collect())
     }
 
     /// An uncompressed tar of about `bytes`: a text-like filler file, then the
