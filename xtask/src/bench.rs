@@ -315,13 +315,12 @@ impl Bench {
         // this very executable (`target/debug/xtask`): timed in turn, run for run, so
         // the machine's drift from one moment to the next falls on both alike. A
         // release build of this bench cannot time the dev one.
-        let runs = plan.runs;
         let mut builds = vec![self.xtask.clone()];
         if cfg!(debug_assertions) {
             builds.push(std::env::current_exe().context("cannot find this xtask executable")?);
         }
         let rates: Vec<f64> = self
-            .time_reissue(&builds, &licenses, runs)?
+            .time_reissue(&builds, &licenses, plan.runs)?
             .into_iter()
             .map(|secs| plan.licenses as f64 / secs)
             .collect();
