@@ -8,10 +8,11 @@
 //! directory (a `softhsm2.conf` in its temporary directory, named by `SOFTHSM2_CONF`),
 //! so tests run in parallel and nothing touches the machine's tokens.
 //!
-//! The user PIN is distinctive (`pin-1234-caio`), so that "the PIN never shows" can be
-//! checked on output that holds random fingerprints and tokens, where a bare `1234`
-//! could appear by chance; error output, which holds nothing random, is also checked
-//! for `1234` itself.
+//! The user PIN is distinctive (`pin-wxyz-caio`), so that "the PIN never shows" can be
+//! checked on output that holds random fingerprints and tokens. Error output is also
+//! checked for the bare `wxyz` and for the other PINs the tests give (`uvts`): letters
+//! past `f`, which no hex serial or fingerprint and no decimal slot id in a message can
+//! hold by chance (SoftHSM makes each token's serial, and so its slot id, at random).
 
 use std::path::PathBuf;
 
@@ -24,7 +25,7 @@ use crate::license::{TestIssuer, openssl_verifies, payload_of, unix};
 use crate::{Fixture, Run, openssl_fingerprint, path};
 
 /// The token's user PIN.
-const PIN: &str = "pin-1234-caio";
+const PIN: &str = "pin-wxyz-caio";
 /// The token's security officer PIN.
 const SO_PIN: &str = "so-5678-caio";
 /// The instant every command runs at.
@@ -251,7 +252,7 @@ fn a_license_signed_on_the_token_verifies_with_openssl_and_license_verify() {
     // The PIN in the URI: pin-value, percent-encoding and all.
     let uri = hsm.uri(
         "token=caio;object=lic;type=private",
-        "pin-value=pin%2D1234%2Dcaio",
+        "pin-value=pin%2Dwxyz%2Dcaio",
     );
     let run = issue(&uri, "ACME").expect(0);
     assert_no_pin(&run);
@@ -380,7 +381,7 @@ fn token_problems_are_clear_errors_that_show_no_pin() {
     };
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
-            hsm.uri("token=caio;object=lic", "pin-value=9876"),
+            hsm.uri("token=caio;object=lic", "pin-value=uvts"),
             vec!["token \"caio\" refused the PIN from pin-value in the URI (CKR_PIN_INCORRECT)"],
         ),
         (
@@ -415,12 +416,12 @@ fn token_problems_are_clear_errors_that_show_no_pin() {
             ],
         ),
         (
-            "pkcs11:token=caio;object=lic?module-path=/nonexistent/libnothing.so&pin-value=1234"
+            "pkcs11:token=caio;object=lic?module-path=/nonexistent/libnothing.so&pin-value=wxyz"
                 .to_owned(),
             vec!["cannot load the PKCS#11 module /nonexistent/libnothing.so"],
         ),
         (
-            "pkcs11:token=caio;object=lic?pin-value=1234".to_owned(),
+            "pkcs11:token=caio;object=lic?pin-value=wxyz".to_owned(),
             vec!["which PKCS#11 module?", "CAIO_PKCS11_MODULE"],
         ),
         (
@@ -436,11 +437,11 @@ fn token_problems_are_clear_errors_that_show_no_pin() {
             vec!["type=public names no private key"],
         ),
         (
-            "pkcs11:token=caio;objet=lic?pin-value=1234".to_owned(),
+            "pkcs11:token=caio;objet=lic?pin-value=wxyz".to_owned(),
             vec!["unknown path attribute \"objet\""],
         ),
         (
-            "pkcs11:token=caio;object=lic?pin-value=1234&pin-source=file:/p".to_owned(),
+            "pkcs11:token=caio;object=lic?pin-value=wxyz&pin-source=file:/p".to_owned(),
             vec!["pin-value and pin-source are both given"],
         ),
     ];
@@ -455,9 +456,9 @@ fn token_problems_are_clear_errors_that_show_no_pin() {
         }
         assert!(run.stdout.is_empty(), "{key}: {}", run.stdout);
         for text in [&run.stdout, &run.stderr] {
-            assert!(!text.contains("1234"), "{key}: the PIN shows:\n{text}");
+            assert!(!text.contains("wxyz"), "{key}: the PIN shows:\n{text}");
             assert!(
-                !text.contains("9876"),
+                !text.contains("uvts"),
                 "{key}: the wrong PIN shows:\n{text}"
             );
         }
@@ -477,14 +478,14 @@ fn token_problems_are_clear_errors_that_show_no_pin() {
         .cmd(
             "license reissue --key {} {} --now {}",
             &[
-                &hsm.uri("token=caio;object=lic", "pin-value=9876"),
+                &hsm.uri("token=caio;object=lic", "pin-value=uvts"),
                 path(&input),
                 NOW,
             ],
         )
         .expect(2);
     assert_contains(&run.stderr, "CKR_PIN_INCORRECT");
-    assert!(!run.stderr.contains("9876"), "{}", run.stderr);
+    assert!(!run.stderr.contains("uvts"), "{}", run.stderr);
 
     // The token is still usable with the right PIN after the wrong ones.
     let pem = add_token_key(&f, &hsm.uri("token=caio;object=lic", ""));
