@@ -444,11 +444,21 @@ pub(super) fn wheel_name(dist: &Path) -> String {
 /// When the released binaries judge licenses: 1 June of this year, inside the generated
 /// key's windows (see [`windows`]).
 pub(super) fn at() -> i64 {
-    let utc = jiff::tz::Offset::UTC;
-    let year = utc.to_datetime(jiff::Timestamp::now()).year();
-    utc.to_timestamp(jiff::civil::date(year, 6, 1).at(0, 0, 0, 0))
+    jiff::tz::Offset::UTC
+        .to_timestamp(jiff::civil::date(year(), 6, 1).at(0, 0, 0, 0))
         .expect("1 June")
         .as_second()
+}
+
+/// "This year" for [`at`] and [`windows`]: read once per test run, so a run that crosses
+/// New Year's Eve judges with the same year it wrote the keyring with.
+fn year() -> i16 {
+    static YEAR: OnceLock<i16> = OnceLock::new();
+    *YEAR.get_or_init(|| {
+        jiff::tz::Offset::UTC
+            .to_datetime(jiff::Timestamp::now())
+            .year()
+    })
 }
 
 /// The private key of seed `[seed; 32]` in `dir`, as OpenSSL writes one (PKCS#8 v1);
@@ -540,10 +550,8 @@ fn commit_all(workspace: &Path) -> String {
 /// policy (lifetime 825 days, support window 365 days), and the keyring, hence the
 /// build, changes once a year.
 fn windows() -> (String, String, String) {
-    let utc = jiff::tz::Offset::UTC;
-    let year = utc.to_datetime(jiff::Timestamp::now()).year();
-    let start = utc
-        .to_timestamp(jiff::civil::date(year, 1, 1).at(0, 0, 0, 0))
+    let start = jiff::tz::Offset::UTC
+        .to_timestamp(jiff::civil::date(year(), 1, 1).at(0, 0, 0, 0))
         .expect("1 January");
     let day = jiff::SignedDuration::from_hours(24);
     let sign_until = start + day * 800;
