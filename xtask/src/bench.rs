@@ -833,7 +833,13 @@ inside ed25519-dalek. As typed (`cargo xtask`, a dev build), the crates it runs 
 license are optimized and without debug assertions (the workspace `Cargo.toml` says \
 which), so it runs close to the release build.
 - **`caio-verify serve`** shares the machine's cores with `wrk`, and each request is one \
-license over HTTP, so it runs well below `license -`, which batches.
+license over HTTP: a loopback TCP round trip, whose work the kernel does on both sides \
+(the server's kernel time), and one verification, which cannot share its field inversion \
+as `license -`'s batches do. A license costs the server at least the CPU it costs \
+`license -`, which keeps nearly every core busy, so the ratio to `license -` is at most \
+the server's user time in cores (the CPU row) over the machine's cores. When the kernel \
+and `wrk` take half the machine or more, 0.5x is out of reach, whatever the server's \
+own code costs.
 - **The gzip layer** is bound by inflate (zlib-rs); a gzip stream cannot be split \
 between cores.
 ";

@@ -1,6 +1,8 @@
 //! The status server's figures of `cargo xtask bench`: licenses verified per second by
 //! `caio-verify serve` over HTTP keep-alive, next to `caio-verify license -` on the same
-//! licenses in the same run, its p99 latency, and its peak RSS under that load.
+//! licenses in the same run, its p99 latency, its peak RSS under that load, and where the
+//! machine's CPU went meanwhile (the server's user and kernel time, wrk and the rest, idle:
+//! what bounds the rate).
 //!
 //! The server is started on `127.0.0.1:0` (it prints the address it bound), waited for
 //! on `/healthz`, and loaded by `wrk` on loopback for a fixed time, with a fixed number
@@ -75,6 +77,33 @@ struct SocketErrors {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Verdicts(BTreeMap<String, u64>);
 
+/// CPU time counters at one instant, in the kernel's clock ticks (`USER_HZ`, the unit of
+/// both files they come from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CpuTicks {
+    /// The server's user time, all threads (`utime` of `/proc/PID/stat`).
+    server_user: u64,
+    /// The server's kernel time, all threads (`stime`), which includes the loopback TCP
+    /// work the kernel does on its behalf.
+    server_kernel: u64,
+    /// Every CPU's busy time (`/proc/stat`: user, nice, system, irq, softirq, steal).
+    busy: u64,
+    /// Every CPU's idle time (`/proc/stat`: idle, iowait).
+    idle: u64,
+}
+
+/// Where the machine's CPU went during a load, in cores: CPU seconds per second, summed
+/// over the machine's `cores`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CpuSplit {
+    cores: usize,
+    server_user: f64,
+    server_kernel: f64,
+    /// Busy time not the server's: wrk, mostly.
+    others: f64,
+    idle: f64,
+}
+
 /// What the loads of the server measured.
 pub(super) struct Figures {
     load: Load,
@@ -86,6 +115,8 @@ pub(super) struct Figures {
     idle_rss_kib: u64,
     /// VmHWM after the load of valid licenses.
     peak_rss_kib: u64,
+    /// The machine's CPU during the load of valid licenses.
+    cpu: CpuSplit,
 }
 
 /// A running `caio-verify serve`. Dropping it stops the server (SIGTERM, a bounded
@@ -155,7 +186,9 @@ pub(super) fn measure(exe: &Path, dir: &Path, licenses: &Path, load: Load) -> Re
     let idle_rss_kib = server.status_kib("VmRSS")?;
 
     let before = server.verdicts()?;
+    let ticks_before = server.cpu_ticks()?;
     let valid = server.wrk(&valid_script, load, &tmp.path().join("wrk-valid.txt"))?;
+    let cpu = CpuSplit::between(ticks_before, server.cpu_ticks()?, cpu_count()?)?;
     let after = server.verdicts()?;
     valid.all_answered(0)?;
     let counted = after.since(&before);
@@ -190,6 +223,7 @@ pub(super) fn measure(exe: &Path, dir: &Path, licenses: &Path, load: Load) -> Re
         forged,
         idle_rss_kib,
         peak_rss_kib,
+        cpu,
     })
 }
 
@@ -202,6 +236,7 @@ pub(super) fn rows(figures: &Figures, license_rate: f64) -> Result<Vec<Row>> {
         forged,
         idle_rss_kib,
         peak_rss_kib,
+        cpu,
     } = figures;
     let under = format!(
         "over HTTP keep-alive (loopback; wrk: {} threads, {} connections, {} s, {} distinct \
@@ -243,6 +278,21 @@ pub(super) fn rows(figures: &Figures, license_rate: f64) -> Result<Vec<Row>> {
         met: Met::NoTarget,
     });
     rows.push(Row {
+        target: format!(
+            "`caio-verify serve` under that load: CPU, in cores (of the machine's {})",
+            cpu.cores
+        ),
+        measured: format!(
+            "server {:.2} (user {:.2}, kernel {:.2})",
+            cpu.server_user + cpu.server_kernel,
+            cpu.server_user,
+            cpu.server_kernel
+        ),
+        reference: format!("wrk and the rest {:.2}, idle {:.2}", cpu.others, cpu.idle),
+        ratio: None,
+        met: Met::NoTarget,
+    });
+    rows.push(Row {
         target: "`caio-verify serve`, forged licenses (422 `bad_signature`), the same load".into(),
         measured: format!(
             "{} licenses/s, p99 {}",
@@ -264,7 +314,9 @@ pub(super) fn how(load: Load) -> String {
          connections, POSTing the first {} of those licenses in turn; every answer must be \
          the expected status (wrk's error counts and the server's own counters are both \
          checked, or the run fails), p50/p90/p99 are wrk's, peak RSS is VmHWM from \
-         /proc/PID/status after the load.",
+         /proc/PID/status after the load, and the CPU split is the server's utime and \
+         stime (/proc/PID/stat) and the machine's busy and idle time (/proc/stat) over the \
+         load of valid licenses.",
         load.seconds,
         load.threads,
         load.connections,
@@ -341,6 +393,23 @@ impl Serving {
         let path = format!("/proc/{pid}/status");
         let status = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
         status_kib(&status, field).with_context(|| format!("in {path}"))
+    }
+
+    /// The server's CPU time and the machine's, now.
+    fn cpu_ticks(&self) -> Result<CpuTicks> {
+        let pid = self.child.as_ref().context("the server is stopped")?.id();
+        let path = format!("/proc/{pid}/stat");
+        let stat = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        let (server_user, server_kernel) =
+            process_ticks(&stat).with_context(|| format!("in {path}"))?;
+        let machine = fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
+        let (busy, idle) = machine_ticks(&machine).context("in /proc/stat")?;
+        Ok(CpuTicks {
+            server_user,
+            server_kernel,
+            busy,
+            idle,
+        })
     }
 
     /// The verification counters on `/metrics`.
@@ -499,6 +568,87 @@ fn status_kib(status: &str, field: &str) -> Result<u64> {
         .strip_suffix("kB")
         .and_then(|n| n.trim().parse().ok())
         .with_context(|| format!("cannot read {field}: {value:?}"))
+}
+
+/// `utime` and `stime` of a `/proc/PID/stat` text, in clock ticks. The command name
+/// (field 2, in parentheses) may hold spaces and parentheses itself, so the fields are
+/// counted from the last `)`.
+fn process_ticks(stat: &str) -> Result<(u64, u64)> {
+    let (_, rest) = stat.rsplit_once(')').context("no `(comm)` field")?;
+    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| -> Result<u64> {
+        let text = fields.get(n - 3).with_context(|| format!("no field {n}"))?;
+        text.parse()
+            .with_context(|| format!("field {n} is not a count: {text:?}"))
+    };
+    Ok((field(14)?, field(15)?))
+}
+
+/// The busy and idle ticks of all CPUs: the `cpu` line of a `/proc/stat` text. Busy is
+/// user, nice, system, irq, softirq and steal (guest time is already in user and nice);
+/// idle is idle and iowait.
+fn machine_ticks(stat: &str) -> Result<(u64, u64)> {
+    let line = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .context("no `cpu` line")?;
+    let values = line
+        .split_whitespace()
+        .take(8)
+        .map(|v| {
+            v.parse::<u64>()
+                .with_context(|| format!("not a count: {v:?}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = values[..] else {
+        bail!("expected 8 counts on the `cpu` line, got {}", values.len());
+    };
+    Ok((user + nice + system + irq + softirq + steal, idle + iowait))
+}
+
+/// The CPUs the machine has online, as `/proc/stat` counts them (`cpuN` lines).
+fn cpu_count() -> Result<usize> {
+    let stat = fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
+    let cores = stat
+        .lines()
+        .filter(|l| {
+            l.strip_prefix("cpu")
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .count();
+    if cores == 0 {
+        bail!("/proc/stat lists no CPU");
+    }
+    Ok(cores)
+}
+
+impl CpuSplit {
+    /// The split of the time between two readings, on a machine of `cores` CPUs.
+    fn between(before: CpuTicks, after: CpuTicks, cores: usize) -> Result<Self> {
+        let delta = |a: u64, b: u64, what: &str| {
+            b.checked_sub(a)
+                .with_context(|| format!("the {what} time went back ({a} to {b} ticks)"))
+        };
+        let user = delta(before.server_user, after.server_user, "server's user")?;
+        let kernel = delta(before.server_kernel, after.server_kernel, "server's kernel")?;
+        let busy = delta(before.busy, after.busy, "machine's busy")?;
+        let idle = delta(before.idle, after.idle, "machine's idle")?;
+        let total = busy + idle;
+        if total == 0 {
+            bail!("no CPU time passed between the two readings");
+        }
+        let cores_of = |ticks: u64| ticks as f64 / total as f64 * cores as f64;
+        Ok(Self {
+            cores,
+            server_user: cores_of(user),
+            server_kernel: cores_of(kernel),
+            // The machine's and the process's counters are sampled apart, so the
+            // server's share can read a tick above the machine's busy time.
+            others: cores_of(busy.saturating_sub(user + kernel)),
+            idle: cores_of(idle),
+        })
+    }
 }
 
 /// `token` with the signature of another key over the same signed part: the bench key's
@@ -1011,16 +1161,90 @@ Transfer/sec:    608.17KB";
             forged: report(30_000.0),
             idle_rss_kib: 6 * 1024,
             peak_rss_kib: 9 * 1024,
+            cpu: CpuSplit {
+                cores: 2,
+                server_user: 0.9,
+                server_kernel: 0.6,
+                others: 0.45,
+                idle: 0.05,
+            },
         };
         let fast = rows(&figures(40_000.0), 70_000.0).unwrap();
-        assert_eq!(fast.len(), 4);
+        assert_eq!(fast.len(), 5);
         assert_eq!(fast[0].met, Met::Measured(true));
         assert!(fast[0].measured.contains("40.0k licenses/s"));
         assert!(fast[0].target.contains("16 connections, 3 s, 1k distinct"));
         assert_eq!(fast[1].measured, "5.00 ms");
         assert_eq!(fast[2].measured, "9.0 MiB (VmHWM)");
+        assert!(
+            fast[3].target.contains("of the machine's 2"),
+            "{}",
+            fast[3].target
+        );
+        assert_eq!(fast[3].measured, "server 1.50 (user 0.90, kernel 0.60)");
+        assert_eq!(fast[3].reference, "wrk and the rest 0.45, idle 0.05");
         assert!(fast[1..].iter().all(|r| r.met == Met::NoTarget));
         let slow = rows(&figures(30_000.0), 70_000.0).unwrap();
         assert_eq!(slow[0].met, Met::Measured(false));
+    }
+
+    /// A stat line of a thread whose name holds a space and parentheses, as
+    /// `/proc/PID/stat` prints it (fields 1 to 17).
+    const PROCESS_STAT: &str = "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 900 0 0 0 1234 567 0 0\n";
+
+    #[test]
+    fn process_ticks_count_fields_from_the_last_parenthesis() {
+        assert_eq!(process_ticks(PROCESS_STAT).unwrap(), (1234, 567));
+        assert_eq!(
+            process_ticks("1 (caio-verify) S 0 1 1 0 -1 0 0 0 0 0 7 3").unwrap(),
+            (7, 3)
+        );
+        let short = process_ticks("1 (x) S 0 1 1 0 -1 0 0 0 0 0 7").unwrap_err();
+        assert!(format!("{short:#}").contains("no field 15"), "{short:#}");
+        let word = process_ticks("1 (x) S 0 1 1 0 -1 0 0 0 0 0 7 x").unwrap_err();
+        assert!(format!("{word:#}").contains("field 15"), "{word:#}");
+        assert!(process_ticks("no parenthesis").is_err());
+    }
+
+    #[test]
+    fn machine_ticks_add_busy_and_idle_from_the_cpu_line() {
+        let stat = "cpu  100 2 30 400 5 6 7 8 9 10\ncpu0 50 1 15 200 2 3 3 4 4 5\nintr 1\n";
+        // Busy: user, nice, system, irq, softirq, steal; idle: idle, iowait. Guest time
+        // (the last two) is already in user and nice.
+        assert_eq!(
+            machine_ticks(stat).unwrap(),
+            (100 + 2 + 30 + 6 + 7 + 8, 405)
+        );
+        assert!(machine_ticks("cpu0 1 2 3 4 5 6 7 8\n").is_err());
+        assert!(machine_ticks("cpu  1 2 3\n").is_err());
+        assert!(machine_ticks("cpu  1 2 3 4 5 6 7 x\n").is_err());
+    }
+
+    #[test]
+    fn the_cpu_split_is_in_cores_of_the_whole_machine() {
+        let at = |server_user, server_kernel, busy, idle| CpuTicks {
+            server_user,
+            server_kernel,
+            busy,
+            idle,
+        };
+        // 2 cores for 10 s: 2000 ticks; the server 900 + 600 of the 1900 busy.
+        let split = CpuSplit::between(at(10, 20, 1000, 500), at(910, 620, 2900, 600), 2).unwrap();
+        assert_eq!(
+            split,
+            CpuSplit {
+                cores: 2,
+                server_user: 0.9,
+                server_kernel: 0.6,
+                others: 0.4,
+                idle: 0.1,
+            }
+        );
+        // A server reading a tick ahead of the machine's counts nothing for the rest.
+        let ahead = CpuSplit::between(at(0, 0, 0, 0), at(60, 41, 100, 0), 1).unwrap();
+        assert_eq!(ahead.others, 0.0);
+        // Counters that went back, or no time at all, are errors, not figures.
+        assert!(CpuSplit::between(at(5, 0, 10, 10), at(4, 0, 20, 20), 2).is_err());
+        assert!(CpuSplit::between(at(0, 0, 10, 10), at(0, 0, 10, 10), 2).is_err());
     }
 }
