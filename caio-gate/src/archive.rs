@@ -313,10 +313,23 @@ impl<'a> Walker<'a> {
             }
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             self.members.push(name);
-            let result = self.stream(&mut entry, depth, Format::Tar);
+            let result = if kind == tar::EntryType::GNUSparse {
+                let mut filled = self.sparse(&mut entry);
+                self.stream(&mut filled, depth, Format::Tar)
+            } else {
+                self.stream(&mut entry, depth, Format::Tar)
+            };
             self.members.pop();
             result?;
         }
+    }
+
+    /// A GNU sparse member as the tar reader gives it: its stored bytes with its holes
+    /// filled with zeros. The holes are not in the file (a header of a few hundred bytes
+    /// can declare one of an exabyte), so what comes out is counted against
+    /// `max_unpacked_bytes`, as a decompressor's output is.
+    fn sparse<'e>(&self, entry: &'e mut dyn Read) -> Tracked<&'e mut dyn Read> {
+        self.tracked(entry, Role::Decoder(Format::Tar))
     }
 
     /// Bytes of a mapped file at `depth`, produced by `origin`: a tar is walked and
@@ -358,9 +371,10 @@ impl<'a> Walker<'a> {
             let kind = entry.header().entry_type();
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             if kind == tar::EntryType::GNUSparse {
-                // The reader fills the holes: read it as a stream.
+                // The reader fills the holes: read it as a stream, counted.
                 self.members.push(name);
-                let result = self.stream(&mut entry, depth, Format::Tar);
+                let mut filled = self.sparse(&mut entry);
+                let result = self.stream(&mut filled, depth, Format::Tar);
                 self.members.pop();
                 result?;
                 continue;

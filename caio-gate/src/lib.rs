@@ -197,7 +197,8 @@ pub struct Stats {
     pub scanned_bytes: u64,
     /// Archive and directory entries seen, of every type.
     pub entries: u64,
-    /// Bytes that came out of decompressors.
+    /// Bytes that came out of decompressors and of GNU sparse members (see
+    /// [`Limits::max_unpacked_bytes`]).
     pub unpacked_bytes: u64,
 }
 

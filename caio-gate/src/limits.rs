@@ -31,9 +31,10 @@ pub struct Limits {
     /// file under a directory given as `PATH` starts again at depth 0. Default 8.
     pub max_depth: usize,
     /// How many bytes in total may come out of decompressors (gzip, zstd, zip
-    /// entries), over the whole artifact. Bytes read straight from a file or an
-    /// uncompressed tar are not counted: they cannot be more than the file. Default
-    /// 16 GiB.
+    /// entries) and out of GNU sparse tar members (whose holes the tar reader fills with
+    /// zeros: a small header can declare an exabyte), over the whole artifact. Other
+    /// bytes read straight from a file or an uncompressed tar are not counted: they
+    /// cannot be more than the file. Default 16 GiB.
     pub max_unpacked_bytes: u64,
     /// How many archive entries (tar headers of every type, zip entries, directory
     /// entries) the artifact may hold, over all its levels. Default 1,000,000.

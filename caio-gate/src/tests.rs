@@ -452,6 +452,60 @@ fn too_many_decompressed_bytes_is_an_error() {
     assert!(inspect_limited(&bomb, limits).error.is_none());
 }
 
+/// A tar of one GNU sparse member named `name`: a hole of `hole` bytes, then `data`
+/// (the only bytes stored), as `tar --sparse` writes one (the map in the header).
+fn sparse_tar(name: &str, hole: u64, data: &[u8]) -> Vec<u8> {
+    let octal = |n: u64| {
+        let mut field = [0_u8; 12];
+        field[..11].copy_from_slice(format!("{n:011o}").as_bytes());
+        field
+    };
+    let mut header = tar::Header::new_gnu();
+    header.set_path(name).unwrap();
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::GNUSparse);
+    header.set_size(data.len() as u64);
+    let gnu = header.as_gnu_mut().unwrap();
+    gnu.sparse[0].offset = octal(hole);
+    gnu.sparse[0].numbytes = octal(data.len() as u64);
+    gnu.realsize = octal(hole + data.len() as u64);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, data).unwrap();
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn a_sparse_members_holes_count_as_unpacked_bytes() {
+    // 16 KiB in the file, 8 MiB once the reader fills the hole.
+    let hole = 8 << 20;
+    let block = binary_with_block(6);
+    let bytes = sparse_tar("sparse.bin", hole, &block);
+    assert!(bytes.len() < 16 << 10, "{}", bytes.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.tar");
+    std::fs::write(&path, &bytes).unwrap();
+    let streamed = |limits| inspect_limited(&bytes, limits);
+    let mapped = |limits| Inspector::with_chunk(limits, 4096).inspect(&path);
+    for inspect in [&streamed as &dyn Fn(Limits) -> Inspection, &mapped] {
+        // Under the bound: the block is found past the hole, where the member holds it.
+        let whole = inspect(Limits::default());
+        assert!(whole.error.is_none(), "{:?}", whole.error);
+        let found = summary(&whole);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.ends_with("!sparse.bin"), "{found:?}");
+        assert!(found[0].1 >= hole, "{found:?}");
+        assert_eq!(found[0].2, Ok(6));
+        // Over it: an error, though the file is a few KiB.
+        let limits = Limits {
+            max_unpacked_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let (_, limit) = limit_of(&inspect(limits));
+        assert_eq!(limit, LimitExceeded::UnpackedBytes { max: 1 << 20 });
+    }
+}
+
 #[test]
 fn nesting_deeper_than_the_limit_is_an_error() {
     let mut bytes = binary_with_block(4);
