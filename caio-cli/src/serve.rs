@@ -9,7 +9,10 @@
 //!   when `Content-Length` says so);
 //! - a client has `--timeout` seconds (10 by default) to send its request headers
 //!   (hyper's header read timeout: a client trickling headers byte by byte is cut
-//!   off), then as long again for the body and the answer (408);
+//!   off), then as long again for the body and the answer (408), and as long to take
+//!   each part of an answer the server writes ([`WriteDeadline`]: a client that
+//!   pipelines requests and never reads the answers is cut off, and frees its
+//!   connection slot);
 //! - at most `--max-connections` connections (256 by default) are served at once;
 //!   more wait in the kernel's accept queue;
 //! - labels of `/metrics` come from the keyring, never from a request
@@ -27,8 +30,11 @@
 //! `license.rs` and `keyring.rs`.
 
 use std::borrow::Cow;
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -46,6 +52,7 @@ use caio_verify::{
 };
 use prometheus_client::registry::Registry;
 use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::{Io, Outcome, RuntimeKeyVar};
 
@@ -91,8 +98,9 @@ pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; char
 ///
 ///   GET /healthz   200 "ok"; 503 "keyring_corrupt" if the embedded block is corrupt.
 ///
-/// Limits: --timeout seconds to send the request headers, and as long again for the
-/// body; --max-connections connections at once. SIGTERM or SIGINT stops accepting,
+/// Limits: --timeout seconds to send the request headers, as long again for the body,
+/// and as long for each part of an answer to be taken; --max-connections connections
+/// at once. SIGTERM or SIGINT stops accepting,
 /// lets requests in flight finish (for at most --timeout seconds) and exits 0. A
 /// token is never logged.
 #[derive(Debug, clap::Args)]
@@ -101,7 +109,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_LISTEN)]
     listen: SocketAddr,
 
-    /// Seconds a client has to send its request headers, and again its body
+    /// Seconds a client has to send its request headers, and again its body; and to
+    /// take each part of an answer
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
@@ -272,11 +281,19 @@ async fn accept_loop(
             },
             () = &mut shutdown => break,
         };
+        let stream = WriteDeadline::new(stream, limits.timeout);
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
+                // hyper's own text names the step ("error writing a body"), its source
+                // the cause (a client that stopped reading, a reset).
+                let error =
+                    std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(": ");
                 tracing::debug!(%error, "connection ended with an error");
             }
             drop(permit);
@@ -289,6 +306,92 @@ async fn accept_loop(
         () = tokio::time::sleep(limits.timeout) => {
             tracing::warn!("requests still in flight at shutdown were cut off");
         }
+    }
+}
+
+/// A connection's socket whose writes fail with [`io::ErrorKind::TimedOut`] once one
+/// has waited `limit` without the client taking a byte. hyper has no write timeout of
+/// its own: a client that sends requests and never reads the answers would otherwise
+/// hold its connection, and one of the `--max-connections` slots, for ever. Reads are
+/// left to hyper's header read timeout and the `deadline` layer.
+struct WriteDeadline<T> {
+    inner: T,
+    limit: Duration,
+    /// Armed when a write (or flush) could not go on; disarmed when one does.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(inner: T, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// `poll`, the inner socket's answer, unless the socket has made no progress for
+    /// `limit`.
+    fn guard<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let limit = self.limit;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took nothing of the answer for --timeout seconds",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.guard(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.guard(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.guard(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.guard(cx, poll)
     }
 }
 

@@ -504,6 +504,38 @@ fn a_client_trickling_headers_is_cut_off_and_others_are_still_served() {
 }
 
 #[test]
+fn a_client_that_never_reads_its_answers_is_cut_off_and_frees_its_slot() {
+    let f = fixture();
+    // One connection at a time: while the stalled client holds it, nobody else is served.
+    let server = Server::start(&f.exe, &["--timeout", "1", "--max-connections", "1"], None);
+    let stalled = TcpStream::connect(&server.addr).expect("connect");
+    // 200k pipelined requests whose answers (the keyring, hundreds of bytes each) are
+    // never read: far more than the socket buffers of both ends hold, so the server's
+    // writes stop. Written from a thread, whose writes block in turn once the server
+    // stops reading; it ends when the server closes the connection.
+    let mut writer = stalled.try_clone().expect("clone the socket");
+    std::thread::spawn(move || {
+        let request = b"GET /v1/keyring HTTP/1.1\r\nHost: x\r\n\r\n";
+        for _ in 0..200_000 {
+            if writer.write_all(request).is_err() {
+                return;
+            }
+        }
+    });
+    // The next client is served once the stalled one is cut off (1 s after the
+    // server's writes stop), not never. `stalled` stays open meanwhile.
+    let (status, _, body) = server.curl("/healthz", &["--max-time", "60"]);
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    drop(stalled);
+    let (code, stderr) = server.stop("INT");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the client took nothing of the answer for --timeout seconds"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_bounded_burst_is_answered_and_counted_and_sigterm_exits_0_logging_no_token() {
     let f = fixture();
     let server = Server::start(&f.exe, &[], None);
