@@ -27,6 +27,54 @@ use crate::keyring::{
 /// The manifest format this crate reads (`version = 1`).
 pub const MANIFEST_VERSION: i64 = 1;
 
+/// The largest manifest read: 1 MiB. One with the 32 keys a keyring holds at most is a
+/// few kilobytes.
+pub const MAX_MANIFEST_LEN: u64 = 1 << 20;
+
+/// The largest public key file read: 64 KiB. An Ed25519 SPKI PEM is about 113 bytes.
+pub const MAX_PEM_LEN: u64 = 64 << 10;
+
+/// The manifest's text at `path`: a regular file (see [`read_public_key_file`]) of at
+/// most [`MAX_MANIFEST_LEN`] bytes of UTF-8.
+pub fn read_manifest_text(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_regular_file(path, MAX_MANIFEST_LEN)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// The bytes of a public key file a manifest names: a regular file (a symlink is
+/// followed) of at most [`MAX_PEM_LEN`] bytes. Anything else (a device such as
+/// `/dev/zero`, a FIFO, a directory, a larger file) is an error, so that no manifest
+/// makes its reader (a command, the build's macro) block or read without end: the
+/// manifest and its key files are reviewed text in a repository, where a symlink to
+/// `/dev/zero` is one line of a change.
+pub fn read_public_key_file(path: &Path) -> io::Result<Vec<u8>> {
+    read_regular_file(path, MAX_PEM_LEN)
+}
+
+/// The regular file at `path`, refused past `max` bytes.
+fn read_regular_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    // Checked before the open, which would wait for a writer on a FIFO, and again on
+    // the open file, which is what is read.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The OID of Ed25519 (RFC 8410).
 const ED25519_OID: &str = "1.3.101.112";
 
@@ -206,10 +254,10 @@ pub enum ManifestErrorKind {
 impl Manifest {
     /// Reads and checks the manifest at `path` and every PEM it names.
     pub fn load(path: &Path) -> Result<Self, ManifestErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_manifest_text(path).map_err(|e| {
             ManifestErrors(vec![ManifestError::file(path, ManifestErrorKind::Read(e))])
         })?;
-        Self::parse(path, &text, |p| std::fs::read(p))
+        Self::parse(path, &text, read_public_key_file)
     }
 
     /// Checks manifest `text`, said to be at `path`; `read` fetches each PEM file.

@@ -8,7 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use caio_keyring::manifest::Manifest;
+use caio_keyring::manifest::{self, Manifest};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::quote;
 use syn::LitStr;
@@ -45,7 +45,7 @@ pub fn embed(location: &Location) -> Embedding {
     let root = location.workspace_root.as_deref();
     let shown = |path: &Path| PathBuf::from(locate::display_path(path, root));
     let path = &location.manifest;
-    let text = match std::fs::read_to_string(path) {
+    let text = match manifest::read_manifest_text(path) {
         Ok(text) => text,
         Err(e) => {
             let shown = shown(path);
@@ -57,7 +57,7 @@ pub fn embed(location: &Location) -> Embedding {
     };
     let mut read = vec![path.clone()];
     let parsed = Manifest::parse(path, &text, |pem| {
-        let bytes = std::fs::read(pem);
+        let bytes = manifest::read_public_key_file(pem);
         if bytes.is_ok() {
             read.push(pem.to_owned());
         }

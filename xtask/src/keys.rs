@@ -332,7 +332,7 @@ fn print_manifest_errors(errors: &ManifestErrors) {
 
 /// The id of the `[[key]]` table that holds 1-based `line` of the manifest at `path`.
 fn key_at_line(path: &std::path::Path, line: usize) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = caio_keyring::manifest::read_manifest_text(path).ok()?;
     let doc = toml_edit::Document::parse(text.as_str()).ok()?;
     let line_of = |offset: usize| text.get(..offset).map(|t| t.matches('\n').count() + 1);
     let mut starts: Vec<(usize, Option<String>)> = Vec::new();
@@ -380,7 +380,7 @@ fn find_key<'a>(manifest: &'a Manifest, id: &str) -> Result<&'a ManifestKey> {
 /// The `public_key` values of a manifest that does not load, read as plain TOML, so
 /// the scan of keys/ still knows which PEM files are named.
 fn named_files_leniently(path: &std::path::Path) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = caio_keyring::manifest::read_manifest_text(path).unwrap_or_default();
     let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
         return BTreeSet::new();
     };

@@ -306,3 +306,48 @@ fn more_than_32_keys_do_not_fit() {
     .expect_err("33 keys");
     assert!(err.to_string().contains("33 keys"), "{err}");
 }
+
+#[test]
+fn key_and_manifest_files_are_read_only_when_regular_and_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("k.pem");
+    std::fs::write(&pem, spki_pem(&raw_key(1))).unwrap();
+    assert_eq!(read_public_key_file(&pem).unwrap(), spki_pem(&raw_key(1)));
+    // A link to a regular file is followed.
+    let link = dir.path().join("link.pem");
+    std::os::unix::fs::symlink(&pem, &link).unwrap();
+    assert_eq!(read_public_key_file(&link).unwrap(), spki_pem(&raw_key(1)));
+    // A device (endless), a link to one, a directory: refused before any read.
+    let zero = dir.path().join("zero.pem");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for path in [Path::new("/dev/zero"), &zero, dir.path()] {
+        let error = read_public_key_file(path).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "not a regular file",
+            "{}",
+            path.display()
+        );
+        assert!(read_manifest_text(path).is_err());
+    }
+    // The bounds: MAX_PEM_LEN bytes are read, one more is refused.
+    let big = dir.path().join("big.pem");
+    std::fs::write(&big, vec![b'\n'; MAX_PEM_LEN as usize]).unwrap();
+    assert_eq!(
+        read_public_key_file(&big).unwrap().len() as u64,
+        MAX_PEM_LEN
+    );
+    std::fs::write(&big, vec![b'\n'; MAX_PEM_LEN as usize + 1]).unwrap();
+    let error = read_public_key_file(&big).unwrap_err();
+    assert_eq!(error.to_string(), "larger than 65536 bytes");
+    std::fs::write(&big, vec![b'#'; MAX_MANIFEST_LEN as usize + 1]).unwrap();
+    assert_eq!(
+        read_manifest_text(&big).unwrap_err().to_string(),
+        "larger than 1048576 bytes"
+    );
+    std::fs::write(&big, b"version = 1\n\xff\n").unwrap();
+    assert_eq!(
+        read_manifest_text(&big).unwrap_err().to_string(),
+        "not UTF-8 text"
+    );
+}

@@ -101,9 +101,13 @@ impl Edit {
                 stale.display()
             );
         }
-        let old_text = std::fs::read_to_string(path)
+        let old_text = caio_keyring::manifest::read_manifest_text(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let manifest = match Manifest::parse(path, &old_text, |p| std::fs::read(p)) {
+        let manifest = match Manifest::parse(
+            path,
+            &old_text,
+            caio_keyring::manifest::read_public_key_file,
+        ) {
             Ok(m) => m,
             Err(errors) => {
                 print_manifest_errors(&errors);
@@ -250,7 +254,7 @@ impl Edit {
         let create = &self.create;
         let new_manifest = match Manifest::parse(&self.path, &new_text, |p| match create.get(p) {
             Some(bytes) => Ok(bytes.clone()),
-            None => std::fs::read(p),
+            None => caio_keyring::manifest::read_public_key_file(p),
         }) {
             Ok(m) => m,
             Err(errors) => {

@@ -304,7 +304,18 @@ pub fn scan_keys_dir(
         if file == manifest_path {
             continue;
         }
-        let bytes = std::fs::read(&file).unwrap_or_default();
+        // Only a regular file is read (a link is followed): a device or a FIFO here, or
+        // a link to one, would make the read block or never end.
+        let bytes = match std::fs::metadata(&file) {
+            Ok(meta) if !meta.is_file() => {
+                findings.push(failure(
+                    &file,
+                    "is not a regular file (a device, a FIFO, or a link to one or to a directory); keys/ holds the manifest and public key files only".into(),
+                ));
+                continue;
+            }
+            _ => std::fs::read(&file).unwrap_or_default(),
+        };
         if String::from_utf8_lossy(&bytes).contains("PRIVATE KEY") {
             findings.push(failure(
                 &file,

@@ -60,3 +60,58 @@ fn every_manifest_the_macro_refuses_fails_keys_check() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn a_key_file_or_manifest_that_is_no_regular_file_is_an_error_not_a_hang() {
+    let good = fixtures().join("good");
+    let copy = |dir: &Path| {
+        for name in ["keyring.toml", "caio-test-a.pem", "caio-test-b.pem"] {
+            std::fs::copy(good.join(name), dir.join(name)).expect("copy the good fixture");
+        }
+    };
+    // A key file linked to /dev/zero (endless), a key file that is a FIFO (an open
+    // waits for a writer), a manifest linked to /dev/zero, a key file over 64 KiB.
+    type Break = fn(&Path);
+    let cases: [(&str, Break); 4] = [
+        ("caio-test-a.pem", |dir| {
+            let pem = dir.join("caio-test-a.pem");
+            std::fs::remove_file(&pem).expect("remove");
+            std::os::unix::fs::symlink("/dev/zero", &pem).expect("symlink");
+        }),
+        ("caio-test-b.pem", |dir| {
+            let pem = dir.join("caio-test-b.pem");
+            std::fs::remove_file(&pem).expect("remove");
+            let made = std::process::Command::new("mkfifo")
+                .arg(&pem)
+                .status()
+                .expect("mkfifo");
+            assert!(made.success());
+        }),
+        ("keyring.toml", |dir| {
+            let manifest = dir.join("keyring.toml");
+            std::fs::remove_file(&manifest).expect("remove");
+            std::os::unix::fs::symlink("/dev/zero", &manifest).expect("symlink");
+        }),
+        ("caio-test-a.pem", |dir| {
+            let pem = dir.join("caio-test-a.pem");
+            let mut text = std::fs::read(&pem).expect("read");
+            text.extend(vec![b'\n'; 64 << 10]);
+            std::fs::write(&pem, text).expect("write");
+        }),
+    ];
+    for (n, (file, break_it)) in cases.into_iter().enumerate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy(dir.path());
+        break_it(dir.path());
+        let (code, text) = keys_check(&dir.path().join("keyring.toml"));
+        // As for every broken manifest: a failed check (1) or an unreadable one (2).
+        assert!(code == 1 || code == 2, "case {n}: exit {code}: {text}");
+        assert!(text.contains(file), "case {n}: {text}");
+        let why = if n == 3 {
+            "larger than 65536 bytes"
+        } else {
+            "not a regular file"
+        };
+        assert!(text.contains(why), "case {n}: {text}");
+    }
+}
