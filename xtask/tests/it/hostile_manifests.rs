@@ -71,12 +71,14 @@ fn a_key_file_or_manifest_that_is_no_regular_file_is_an_error_not_a_hang() {
     };
     // A key file linked to /dev/zero (endless), a key file that is a FIFO (an open
     // waits for a writer), a manifest linked to /dev/zero, a key file over 64 KiB.
+    fn link_to_dev_zero(path: &Path) {
+        std::fs::remove_file(path).expect("remove");
+        std::os::unix::fs::symlink("/dev/zero", path).expect("symlink");
+    }
     type Break = fn(&Path);
     let cases: [(&str, Break); 4] = [
         ("caio-test-a.pem", |dir| {
-            let pem = dir.join("caio-test-a.pem");
-            std::fs::remove_file(&pem).expect("remove");
-            std::os::unix::fs::symlink("/dev/zero", &pem).expect("symlink");
+            link_to_dev_zero(&dir.join("caio-test-a.pem"));
         }),
         ("caio-test-b.pem", |dir| {
             let pem = dir.join("caio-test-b.pem");
@@ -88,9 +90,7 @@ fn a_key_file_or_manifest_that_is_no_regular_file_is_an_error_not_a_hang() {
             assert!(made.success());
         }),
         ("keyring.toml", |dir| {
-            let manifest = dir.join("keyring.toml");
-            std::fs::remove_file(&manifest).expect("remove");
-            std::os::unix::fs::symlink("/dev/zero", &manifest).expect("symlink");
+            link_to_dev_zero(&dir.join("keyring.toml"))
         }),
         ("caio-test-a.pem", |dir| {
             let pem = dir.join("caio-test-a.pem");
