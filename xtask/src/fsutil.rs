@@ -8,15 +8,17 @@
 //! reissue --key k.pem in.txt -o k.pem` would otherwise swap the signing key for
 //! licenses). [`AtomicFile`] is the streaming form of [`write_atomic`], for output
 //! too large to hold in memory. [`DirLock`] serializes the processes that edit the
-//! files of one directory. Nothing here decides what to write.
+//! files of one directory. [`read_secret_file`] reads a private key or a PIN: only a
+//! small regular file, into one zeroizing buffer. Nothing here decides what to write.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Read as _, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use caio_gate::Limits;
+use zeroize::Zeroizing;
 
 /// Replaces (or creates) `path` with `bytes` atomically, keeping the old file's
 /// permission bits (a new file gets 0644).
@@ -258,5 +260,67 @@ pub fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
+    }
+}
+
+/// The bytes of a small secret file (a private key, a PIN): a regular file (a link is
+/// followed) of at most `max` bytes. A device (`/dev/zero` would never end), a FIFO (its
+/// open waits for a writer) or a directory is refused before it is opened, a larger
+/// file once `max + 1` bytes are read. The buffer is zeroizing and sized up front, so
+/// no reallocation leaves a copy of the secret behind.
+pub fn read_secret_file(path: &Path, max: usize) -> io::Result<Zeroizing<Vec<u8>>> {
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(max.saturating_add(1)));
+    file.take(max as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_file_is_read_only_when_regular_and_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        fs::write(&key, b"secret\n").unwrap();
+        assert_eq!(read_secret_file(&key, 7).unwrap().as_slice(), b"secret\n");
+        let error = read_secret_file(&key, 6).unwrap_err();
+        assert_eq!(error.to_string(), "larger than 6 bytes");
+        // A FIFO is refused without waiting for a writer; a device and a directory too.
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let error = read_secret_file(path, 4096).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "not a regular file",
+                "{}",
+                path.display()
+            );
+        }
+        assert_eq!(
+            read_secret_file(&dir.path().join("missing"), 10)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
     }
 }

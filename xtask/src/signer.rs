@@ -96,7 +96,7 @@ impl KeyArg {
     pub fn public_key(&self) -> Result<[u8; 32]> {
         let raw = match self {
             Self::Path(path) => {
-                let bytes = std::fs::read(path)
+                let bytes = caio_keyring::manifest::read_public_key_file(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 return parse_public_pem(&bytes).with_context(|| format!("{}", path.display()));
             }

@@ -204,6 +204,18 @@ fn an_endorsed_build_follows_a_valid_endorsement_from_the_value_or_a_file() {
         Some(f.dir.join("missing.txt").to_str().expect("utf-8")),
         Some("unreadable"),
     );
+    // Nor does a FIFO, which is not opened (the open would wait for a writer).
+    let fifo = f.dir.join("next-key.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    check_rejected(
+        &f.endorsed,
+        Some(fifo.to_str().expect("utf-8")),
+        Some("not a regular file"),
+    );
 }
 
 #[test]

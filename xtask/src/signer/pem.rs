@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 use ed25519_dalek::{Signer as _, SigningKey};
-use zeroize::Zeroizing;
 
 /// An Ed25519 private key read from a PEM file.
 pub struct PemSigner {
@@ -58,9 +57,9 @@ impl fmt::Debug for PemSigner {
 
 /// Reads an Ed25519 private key from a PKCS#8 PEM file readable by its owner only.
 pub fn read_private_key(path: &Path) -> Result<SigningKey> {
-    let bytes = Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-    );
+    // A PKCS#8 PEM is a few hundred bytes; 64 KiB leaves room for comments.
+    let bytes = crate::fsutil::read_secret_file(path, 64 << 10)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let text =
         std::str::from_utf8(&bytes).map_err(|_| anyhow!("{} is not a PEM file", path.display()))?;
     match pem_rfc7468::decode_label(bytes.as_slice()) {

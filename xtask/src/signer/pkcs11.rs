@@ -41,7 +41,6 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::{Slot, TokenInfo};
 use cryptoki::types::RawAuthPin;
-use zeroize::Zeroizing;
 
 use super::uri::{ObjectType, PinSpec, Pkcs11Uri};
 
@@ -659,13 +658,14 @@ fn resolve_pin(uri: &Pkcs11Uri) -> Result<Option<(RawAuthPin, PinOrigin)>> {
 /// The PIN in a `pin-source` file: its bytes without one trailing newline. Warns when
 /// others may read the file.
 fn read_pin_file(uri: &Pkcs11Uri, path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Zeroizing::new(std::fs::read(path).with_context(|| {
+    // A PIN is at most a few dozen bytes.
+    let mut bytes = crate::fsutil::read_secret_file(path, 4096).with_context(|| {
         format!(
             "{}: cannot read the pin-source file {}",
             uri.redacted(),
             path.display()
         )
-    })?);
+    })?;
     if bytes.ends_with(b"\n") {
         bytes.pop();
         if bytes.ends_with(b"\r") {
