@@ -31,12 +31,13 @@
 //! ```
 //!
 //! Non-goals: verifying licenses (that is `caio-verify`), editing manifests (that is
-//! `xtask`), any I/O outside the [`manifest`] module.
+//! `xtask`), any I/O outside the [`manifest`] and [`file`] modules.
 
 // Code that reads untrusted bytes never indexes and never unwraps; tests may.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used))]
 
 pub mod block;
+pub mod file;
 mod fingerprint;
 mod keyring;
 #[cfg(feature = "manifest")]

@@ -51,19 +51,10 @@ pub fn read_public_key_file(path: &Path) -> io::Result<Vec<u8>> {
     read_regular_file(path, MAX_PEM_LEN)
 }
 
-/// The regular file at `path`, refused past `max` bytes.
+/// The regular file at `path` ([`crate::file::open_regular`]), refused past `max` bytes.
 fn read_regular_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read as _;
-    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-    // Checked before the open, which would wait for a writer on a FIFO, and again on
-    // the open file, which is what is read.
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(not_regular());
-    }
-    let file = std::fs::File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(not_regular());
-    }
+    let file = crate::file::open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {

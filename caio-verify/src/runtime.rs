@@ -358,15 +358,7 @@ fn read_key_file(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read as _;
     // Only a regular file (a link is followed, as to a mounted secret): opening a FIFO
     // would wait for a writer, and the process would hang at its first verification.
-    let not_regular =
-        || std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(not_regular());
-    }
-    let file = std::fs::File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(not_regular());
-    }
+    let file = caio_keyring::file::open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(MAX_RUNTIME_KEY_LEN as u64 + 1)
         .read_to_end(&mut bytes)?;

@@ -269,14 +269,7 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// file once `max + 1` bytes are read. The buffer is zeroizing and sized up front, so
 /// no reallocation leaves a copy of the secret behind.
 pub fn read_secret_file(path: &Path, max: usize) -> io::Result<Zeroizing<Vec<u8>>> {
-    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-    if !fs::metadata(path)?.is_file() {
-        return Err(not_regular());
-    }
-    let file = File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(not_regular());
-    }
+    let file = caio_keyring::file::open_regular(path)?;
     let mut bytes = Zeroizing::new(Vec::with_capacity(max.saturating_add(1)));
     file.take(max as u64 + 1).read_to_end(&mut bytes)?;
     if bytes.len() > max {
@@ -300,14 +293,8 @@ mod tests {
         assert_eq!(read_secret_file(&key, 7).unwrap().as_slice(), b"secret\n");
         let error = read_secret_file(&key, 6).unwrap_err();
         assert_eq!(error.to_string(), "larger than 6 bytes");
-        // A FIFO is refused without waiting for a writer; a device and a directory too.
-        let fifo = dir.path().join("fifo");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
-        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+        // What is not a regular file is refused (`caio_keyring::file` tests a FIFO too).
+        for path in [Path::new("/dev/zero"), dir.path()] {
             let error = read_secret_file(path, 4096).unwrap_err();
             assert_eq!(
                 error.to_string(),
