@@ -37,7 +37,7 @@ use crate::{Io, Outcome};
 pub struct LicenseArgs {
     /// The license (CAIO-v2.PAYLOAD.SIGNATURE), or `-` to read one license per line
     /// from stdin (every line is a result, empty ones included; a trailing CR is
-    /// ignored; a line over 16 KiB is no license and ends the run with an error)
+    /// ignored)
     #[arg(value_name = "TOKEN|-")]
     token: String,
 
@@ -168,9 +168,7 @@ impl Render<'_, '_> {
             let mut failed = None;
             while lines.len() < CHUNK_LINES {
                 let start = bytes.len();
-                // At most `MAX_LINE_LEN` bytes a line: a longer one ends the run with
-                // an error, as a read error does.
-                let read = match caio_verify::license::read_line(&mut io.stdin, &mut bytes) {
+                let read = match io.stdin.read_until(b'\n', &mut bytes) {
                     Ok(read) => read,
                     Err(e) => {
                         bytes.truncate(start);
@@ -401,39 +399,6 @@ mod tests {
         assert_eq!(
             outcome,
             Err("cannot read line 3 of stdin: disk on fire".to_owned())
-        );
-        assert_eq!(json_lines(&out).len(), 2);
-    }
-
-    #[test]
-    fn a_line_past_the_line_bound_ends_the_run_after_the_lines_before_it() {
-        use caio_verify::license::{MAX_LINE_LEN, MAX_TOKEN_LEN};
-        let keyring = keyring();
-        let good = token(1_800_000_000);
-        // Over the token bound but within the line bound: judged, with its length.
-        let long = "x".repeat(MAX_TOKEN_LEN + 1);
-        let (outcome, out) = run(
-            Ok(&keyring),
-            &["license", "-", "--json", "--at", AT],
-            &format!("{good}\n{long}\n"),
-        );
-        assert_eq!(outcome, Ok(Outcome::Failure));
-        let lines = json_lines(&out);
-        assert_eq!(lines[1]["reason"], "too_long");
-        assert!(lines[1]["detail"].as_str().unwrap().contains("4097 bytes"));
-        // Past the line bound: the lines before it are reported, then an error.
-        let huge = "x".repeat(MAX_LINE_LEN + 1);
-        let (outcome, out) = run(
-            Ok(&keyring),
-            &["license", "-", "--json", "--at", AT],
-            &format!("{good}\n{long}\n{huge}\n{good}\n"),
-        );
-        assert_eq!(
-            outcome,
-            Err(format!(
-                "cannot read line 3 of stdin: the line is longer than {MAX_LINE_LEN} bytes, so \
-                 it is no license (a license is at most {MAX_TOKEN_LEN})"
-            ))
         );
         assert_eq!(json_lines(&out).len(), 2);
     }

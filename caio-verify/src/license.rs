@@ -28,8 +28,6 @@
 //! and by the tests; it checks nothing, so a writer verifies what it signed before
 //! showing it.
 
-use std::io::{self, BufRead as _};
-
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
@@ -45,34 +43,6 @@ pub const PREFIX: &str = "CAIO-v2.";
 
 /// The longest token accepted, in bytes.
 pub const MAX_TOKEN_LEN: usize = 4096;
-
-/// The longest line of a list of licenses (one per line), line end included: 16 KiB.
-///
-/// A line up to this long is judged as a token (so one over [`MAX_TOKEN_LEN`] is
-/// `too_long`, with its length); a longer one cannot be a license, and [`read_line`]
-/// refuses it rather than hold it in memory: a reader of such lists (`caio-verify
-/// license -`, xtask's license files) never holds more than this per line, whatever
-/// it is given (`/dev/zero`, a binary file).
-pub const MAX_LINE_LEN: usize = 16 * 1024;
-
-/// Reads one line of a list of licenses into `buf` (appended, its line end included),
-/// reading at most [`MAX_LINE_LEN`] bytes of it: the bytes read, `0` at the end of the
-/// input. A longer line is an [`io::ErrorKind::InvalidData`] error; what `buf` then
-/// holds of it is to be dropped.
-pub fn read_line<R: io::BufRead + ?Sized>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let read = io::Read::take(&mut *reader, MAX_LINE_LEN as u64).read_until(b'\n', buf)?;
-    let ended = buf.last() == Some(&b'\n');
-    if read == MAX_LINE_LEN && !ended && !reader.fill_buf()?.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "the line is longer than {MAX_LINE_LEN} bytes, so it is no license (a license \
-                 is at most {MAX_TOKEN_LEN})"
-            ),
-        ));
-    }
-    Ok(read)
-}
 
 /// Canonical unpadded base64url: padding and non-zero trailing bits are errors.
 ///
@@ -470,53 +440,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-
-    #[test]
-    fn read_line_reads_lines_up_to_the_bound_and_refuses_a_longer_one() {
-        let lines = |input: &[u8]| -> Vec<io::Result<Vec<u8>>> {
-            let mut reader = io::BufReader::with_capacity(1000, input);
-            let mut out = Vec::new();
-            loop {
-                let mut buf = Vec::new();
-                match read_line(&mut reader, &mut buf) {
-                    Ok(0) => return out,
-                    Ok(_) => out.push(Ok(buf)),
-                    Err(e) => {
-                        out.push(Err(e));
-                        return out;
-                    }
-                }
-            }
-        };
-        let ok = |lines: Vec<io::Result<Vec<u8>>>| -> Vec<Vec<u8>> {
-            lines.into_iter().map(Result::unwrap).collect()
-        };
-        assert_eq!(
-            ok(lines(b"a\r\nb\n\nc")),
-            [&b"a\r\n"[..], b"b\n", b"\n", b"c"]
-        );
-        // The longest line, with its line end or at the end of the input.
-        let longest = [vec![b'x'; MAX_LINE_LEN - 1], b"\n".to_vec()].concat();
-        assert_eq!(
-            ok(lines(&[&longest[..], b"y"].concat())),
-            [longest.clone(), b"y".to_vec()]
-        );
-        let last = vec![b'x'; MAX_LINE_LEN];
-        assert_eq!(ok(lines(&last)), std::slice::from_ref(&last));
-        // One byte more, before the line end or the end of the input: an error, after
-        // the lines before it.
-        for longer in [[&last[..], b"\n"].concat(), [&last[..], b"x"].concat()] {
-            let read = lines(&[&b"first\n"[..], &longer].concat());
-            assert_eq!(read.len(), 2);
-            assert_eq!(read[0].as_ref().unwrap(), b"first\n");
-            let error = read[1].as_ref().unwrap_err();
-            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
-            assert!(
-                error.to_string().contains("longer than 16384 bytes"),
-                "{error}"
-            );
-        }
-    }
 
     fn decodes(input: &str) -> bool {
         BASE64URL.decode(input).is_ok()

@@ -61,16 +61,12 @@ impl LicenseArgs {
 
 /// Reads a file of licenses, one per line, as `(line number, bytes)`: line endings
 /// (LF or CRLF) removed, blank lines skipped but counted, so a line number is the
-/// one an editor shows. A read error, or a line over
-/// [`caio_verify::license::MAX_LINE_LEN`] bytes (never held whole), is an error naming
-/// the line, and the last item.
+/// one an editor shows.
 pub struct LicenseLines<R> {
     reader: R,
     line: usize,
     /// Bytes read so far, line endings and blank lines included: progress.
     pub bytes_read: u64,
-    /// An error was given: nothing follows it.
-    failed: bool,
 }
 
 impl<R: BufRead> LicenseLines<R> {
@@ -80,7 +76,6 @@ impl<R: BufRead> LicenseLines<R> {
             reader,
             line: 0,
             bytes_read: 0,
-            failed: false,
         }
     }
 }
@@ -89,20 +84,15 @@ impl<R: BufRead> Iterator for LicenseLines<R> {
     type Item = Result<(usize, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
         loop {
             let mut buf = Vec::new();
-            // A line over `MAX_LINE_LEN` bytes is an error, not a line held whole.
-            let read = match caio_verify::license::read_line(&mut self.reader, &mut buf)
+            let read = match self
+                .reader
+                .read_until(b'\n', &mut buf)
                 .with_context(|| format!("cannot read line {}", self.line + 1))
             {
                 Ok(read) => read,
-                Err(e) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
+                Err(e) => return Some(Err(e)),
             };
             if read == 0 {
                 return None;
@@ -142,20 +132,5 @@ mod tests {
         check("a\nb\n", &[(1, "a"), (2, "b")]);
         check("a\r\n\r\n  \nb", &[(1, "a"), (4, "b")]);
         check(" a \n", &[(1, " a ")]);
-    }
-
-    #[test]
-    fn a_line_past_the_line_bound_is_an_error_naming_it() {
-        let huge = "x".repeat(caio_verify::license::MAX_LINE_LEN + 1);
-        let input = format!("a\n\n{huge}\nb\n");
-        let mut lines = LicenseLines::new(input.as_bytes());
-        assert_eq!(lines.next().unwrap().unwrap(), (1, b"a".to_vec()));
-        let error = lines.next().unwrap().unwrap_err();
-        assert!(
-            format!("{error:#}").starts_with("cannot read line 3: the line is longer than"),
-            "{error:#}"
-        );
-        // Nothing after it: not the rest of the long line read as lines of its own.
-        assert!(lines.next().is_none());
     }
 }

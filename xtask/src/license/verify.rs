@@ -26,7 +26,7 @@ use crate::time::{Clock, InstantArg};
 pub struct VerifyArgs {
     /// The license (CAIO-v2.PAYLOAD.SIGNATURE), or `-` to read one license per line
     /// from stdin (every line is a result, empty ones included; a trailing CR is
-    /// ignored; a line over 16 KiB is no license and ends the run with an error).
+    /// ignored).
     #[arg(value_name = "TOKEN|-")]
     token: String,
     /// Print one JSON object per license instead of a human line.

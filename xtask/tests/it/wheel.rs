@@ -149,14 +149,7 @@ fn python_m_caio_verify_license_prints_what_caio_verify_license_prints() {
     let binary = path(&r.dist.join("caio-verify")).to_owned();
     let all: String = licenses.iter().map(|(t, _)| format!("{t}\n")).collect();
     let only_valid = format!("{}\r\n", licenses[0].0);
-    // A line over the 16 KiB line bound ends the run after the results before it.
-    let too_long = format!("{all}{}\n{}\n", "x".repeat(16 * 1024 + 1), licenses[0].0);
-    for (stdin, code) in [
-        (all.as_str(), 1),
-        (only_valid.as_str(), 0),
-        ("", 2),
-        (too_long.as_str(), 2),
-    ] {
+    for (stdin, code) in [(all.as_str(), 1), (only_valid.as_str(), 0), ("", 2)] {
         for json in [&[][..], &["--json"][..]] {
             let mut tail = vec!["license", "-", "--at", at.as_str(), "--leeway", "60"];
             tail.extend(json);
