@@ -70,13 +70,14 @@ fn a_key_file_or_manifest_that_is_no_regular_file_is_an_error_not_a_hang() {
         }
     };
     // A key file linked to /dev/zero (endless), a key file that is a FIFO (an open
-    // waits for a writer), a manifest linked to /dev/zero, a key file over 64 KiB.
+    // waits for a writer), a manifest linked to /dev/zero, a key file over 64 KiB, and a
+    // FIFO beside them that the manifest does not name (the scan of keys/ fails it).
     fn link_to_dev_zero(path: &Path) {
         std::fs::remove_file(path).expect("remove");
         std::os::unix::fs::symlink("/dev/zero", path).expect("symlink");
     }
     type Break = fn(&Path);
-    let cases: [(&str, Break); 4] = [
+    let cases: [(&str, Break); 5] = [
         ("caio-test-a.pem", |dir| {
             link_to_dev_zero(&dir.join("caio-test-a.pem"));
         }),
@@ -97,6 +98,13 @@ fn a_key_file_or_manifest_that_is_no_regular_file_is_an_error_not_a_hang() {
             let mut text = std::fs::read(&pem).expect("read");
             text.extend(vec![b'\n'; 64 << 10]);
             std::fs::write(&pem, text).expect("write");
+        }),
+        ("stray.fifo", |dir| {
+            let made = std::process::Command::new("mkfifo")
+                .arg(dir.join("stray.fifo"))
+                .status()
+                .expect("mkfifo");
+            assert!(made.success());
         }),
     ];
     for (n, (file, break_it)) in cases.into_iter().enumerate() {
